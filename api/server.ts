@@ -1,0 +1,71 @@
+/**
+ * API entry point: `start()` connects to the dependencies and listens; `stop()` stops accepting,
+ * lets in-flight requests finish (up to the configured grace) and closes the connections.
+ * Run directly (`tsx api/server.ts [--config PATH]`) it starts and stops on SIGINT/SIGTERM.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfigOrExit, type Config } from '../lib/config';
+import { createLogger, type Logger } from '../lib/log';
+import { connectAll, type Connections } from '../lib/connections';
+import { createApp } from './app';
+import { onShutdownSignal } from '../lib/process';
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  connections: Connections;
+  stop(): Promise<void>;
+}
+
+export async function start(
+  config: Config,
+  log: Logger = createLogger('api', config.logging.level),
+): Promise<ApiServer> {
+  const connections = await connectAll(config, log, 'smart-steps-api');
+  const app = createApp({ config, log, connections });
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 5_000;
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.server.port, config.server.host, () => resolve());
+    });
+  } catch (err) {
+    await connections.close();
+    throw err;
+  }
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.server.host}:${port}`;
+  log.info({ url }, 'api listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(
+        () => server.closeAllConnections(),
+        config.server.shutdown_grace_seconds * 1000,
+      );
+      await closed;
+      clearTimeout(grace);
+      await connections.close();
+      log.info('api stopped');
+    })());
+
+  return { url, port, connections, stop };
+}
+
+if (require.main === module) {
+  const config = loadConfigOrExit();
+  const log = createLogger('api', config.logging.level);
+  start(config, log).then(
+    (api) => onShutdownSignal(log, () => api.stop()),
+    (err: unknown) => {
+      log.fatal({ err }, `api failed to start: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,238 @@
+/**
+ * The one configuration module: a YAML file (`--config PATH` or `SMARTSTEPS_CONFIG`) overlaid by
+ * environment variables, validated by one zod schema. It is the only reader of `process.env`
+ * in the project, so every setting is discoverable here and in docs/configuration.md.
+ *
+ * Environment overrides: `SMARTSTEPS_<SECTION>__<KEY>[__<KEY>…]`, e.g.
+ * `SMARTSTEPS_SERVER__PORT=9000` or `SMARTSTEPS_NATS__SERVERS=nats://a:4222,nats://b:4222`.
+ * Values are read as YAML scalars, so numbers and booleans need no quoting.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const configSchema = z.object({
+  server: z
+    .object({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(8543),
+      debug: z.boolean().default(false),
+      /** Largest accepted JSON body; larger requests get a 413 envelope. */
+      body_limit_kb: z.coerce.number().int().min(1).max(10_240).default(256),
+      /** Seconds to wait for in-flight requests on shutdown. */
+      shutdown_grace_seconds: z.coerce.number().min(0).max(300).default(10),
+    })
+    .prefault({}),
+  storage: z
+    .object({
+      type: z.literal('mongodb').default('mongodb'),
+      connection: z
+        .object({
+          uri: z
+            .string()
+            .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+            .default('mongodb://127.0.0.1:27017/smartsteps'),
+          database: z.string().min(1).default('smartsteps'),
+          max_pool_size: z.coerce.number().int().min(1).max(1000).default(100),
+          min_pool_size: z.coerce.number().int().min(0).max(1000).default(0),
+          server_selection_timeout_ms: z.coerce.number().int().min(100).default(5_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  temporal: z
+    .object({
+      address: z.string().min(1).default('127.0.0.1:7233'),
+      namespace: z.string().min(1).default('default'),
+      task_queues: z
+        .object({
+          sessions: z.string().min(1).default('sessions'),
+          personas: z.string().min(1).default('personas'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  nats: z
+    .object({
+      servers: z
+        .preprocess(
+          (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
+          z.array(z.string().min(1)).min(1),
+        )
+        .default(['nats://127.0.0.1:4222']),
+      stream: z.string().min(1).default('SS_EVENTS'),
+      /** How long JetStream remembers a Nats-Msg-Id, so a retried publish is dropped. */
+      duplicate_window_seconds: z.coerce.number().int().min(1).default(600),
+    })
+    .prefault({}),
+  logging: z
+    .object({
+      level: logLevel.default('info'),
+    })
+    .prefault({}),
+  dev_stack: z
+    .object({
+      /** Where `npm start` keeps Temporal's SQLite file, the JetStream store and FerretDB's data. */
+      data_dir: z.string().min(1).default('.data'),
+      /** Where provisioned server binaries are cached, keyed by version. */
+      bin_cache: z
+        .string()
+        .min(1)
+        .default(path.join(os.homedir(), '.cache', 'smart-steps', 'bin')),
+      temporal_ui_port: port.default(8233),
+      temporal_http_port: port.default(7243),
+      temporal_metrics_port: port.default(7244),
+      nats_monitor_port: port.default(8222),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** A config problem, stated in one line that names the key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface LoadOptions {
+  /** Explicit YAML path; otherwise `--config` in argv, then SMARTSTEPS_CONFIG. */
+  file?: string;
+  argv?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  /** Values applied over the file and the environment (tests, CLI flags). */
+  overrides?: Record<string, unknown>;
+}
+
+const ENV_PREFIX = 'SMARTSTEPS_';
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file =
+    options.file ?? configPathFromArgv(options.argv ?? process.argv) ?? env.SMARTSTEPS_CONFIG;
+
+  let raw: Record<string, unknown> = {};
+  if (file) raw = readYamlFile(file);
+
+  const fromEnv: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || name === 'SMARTSTEPS_CONFIG' || value === undefined)
+      continue;
+    if (!name.includes('__')) continue;
+    const keyPath = name.slice(ENV_PREFIX.length).toLowerCase().split('__');
+    setPath(raw, keyPath, parseScalar(value));
+    fromEnv[keyPath.join('.')] = name;
+  }
+  for (const [dotted, value] of Object.entries(options.overrides ?? {})) {
+    setPath(raw, dotted.split('.'), value);
+  }
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = issue.path.join('.') || '(root)';
+    const source = fromEnv[key] ? ` (from ${fromEnv[key]})` : file ? ` (in ${file})` : '';
+    throw new ConfigError(`invalid configuration: ${key}: ${issue.message}${source}`);
+  }
+  rejectUnknownKeys(raw, result.data, file);
+  return result.data;
+}
+
+/** A typo in a key is as bad as a wrong value: it silently leaves a default in force. */
+function rejectUnknownKeys(
+  raw: unknown,
+  parsed: unknown,
+  file: string | undefined,
+  at: string[] = [],
+): void {
+  if (!isPlainObject(raw) || !isPlainObject(parsed)) return;
+  for (const key of Object.keys(raw)) {
+    const here = [...at, key];
+    if (!(key in parsed)) {
+      throw new ConfigError(
+        `invalid configuration: ${here.join('.')}: unknown key${file ? ` (in ${file})` : ''}`,
+      );
+    }
+    rejectUnknownKeys(raw[key], parsed[key], file, here);
+  }
+}
+
+function configPathFromArgv(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--config') return argv[i + 1];
+    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+  }
+  return undefined;
+}
+
+function readYamlFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    const first = String((err as Error).message).split('\n')[0];
+    throw new ConfigError(`config file ${file} is not valid YAML: ${first}`);
+  }
+  if (doc == null) return {};
+  if (!isPlainObject(doc))
+    throw new ConfigError(`config file ${file} must hold a mapping of sections`);
+  return doc;
+}
+
+function parseScalar(value: string): unknown {
+  try {
+    const parsed: unknown = parseYaml(value);
+    return parsed === null ? value : parsed;
+  } catch {
+    return value;
+  }
+}
+
+function setPath(target: Record<string, unknown>, keyPath: string[], value: unknown): void {
+  let node = target;
+  for (const key of keyPath.slice(0, -1)) {
+    if (!isPlainObject(node[key])) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keyPath[keyPath.length - 1]!] = value;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * For entry points: load, or print the one-line problem and exit. Exit code 2 = bad configuration.
+ */
+export function loadConfigOrExit(options: LoadOptions = {}): Config {
+  try {
+    return loadConfig(options);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`smart-steps: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** Environment facts that are not settings but that tooling needs; kept here so env stays in one place. */
+export const runtimeEnv = {
+  isCI: (env: NodeJS.ProcessEnv = process.env) => env.CI === 'true' || env.CI === '1',
+  goBinary: (env: NodeJS.ProcessEnv = process.env) => env.GO ?? 'go',
+  pathDirs: (env: NodeJS.ProcessEnv = process.env) =>
+    (env.PATH ?? '').split(path.delimiter).filter(Boolean),
+};

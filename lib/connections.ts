@@ -1,0 +1,62 @@
+import type { Config } from './config';
+import type { Logger } from './log';
+import { connectStore, pingStore, type Store } from './mongo';
+import { connectBus, pingBus, type Bus } from './bus';
+import { connectTemporal, pingTemporal, type TemporalHandle } from './temporal';
+import { retryUntil } from './retry';
+import type { Probe } from './health';
+
+/** The three real dependencies every process talks to. */
+export interface Connections {
+  store: Store;
+  bus: Bus;
+  temporal: TemporalHandle;
+  probes: Record<'temporal' | 'nats' | 'mongo', Probe>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to MongoDB, NATS and Temporal, waiting up to `deadlineMs` for each so processes can
+ * be started together with their dependencies (compose, `npm start`) without racing them.
+ */
+export async function connectAll(
+  config: Config,
+  log: Logger,
+  name: string,
+  deadlineMs = 30_000,
+): Promise<Connections> {
+  const waitFor = <T>(what: string, fn: () => Promise<T>) =>
+    retryUntil(fn, {
+      deadlineMs,
+      onRetry: (err, attempt) => {
+        if (attempt === 1 || attempt % 5 === 0)
+          log.warn(`waiting for ${what}: ${(err as Error).message}`);
+      },
+    });
+
+  const store = await waitFor('mongodb', async () => {
+    const s = await connectStore(config, name);
+    await pingStore(s);
+    return s;
+  });
+  const bus = await waitFor('nats', () => connectBus(config, name));
+  const temporal = await waitFor('temporal', async () => {
+    const t = await connectTemporal(config);
+    await pingTemporal(t, config.temporal.namespace);
+    return t;
+  });
+
+  return {
+    store,
+    bus,
+    temporal,
+    probes: {
+      temporal: () => pingTemporal(temporal, config.temporal.namespace),
+      nats: () => pingBus(bus),
+      mongo: () => pingStore(store),
+    },
+    close: async () => {
+      await Promise.allSettled([temporal.close(), bus.close(), store.close()]);
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Structured JSON logs. Credentials are redacted wherever they could appear, so a debug
+ * log of a request or a config object never prints a secret.
+ */
+export function createLogger(name: string, level: string = 'info'): Logger {
+  return pino({
+    name,
+    level,
+    base: { proc: name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        '*.password',
+        '*.secret',
+        '*.token',
+        '*.jwt_secret',
+        'password',
+        'secret',
+        'token',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}

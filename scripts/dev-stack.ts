@@ -1,0 +1,184 @@
+/**
+ * `npm start`: the whole stack in one command on the embedded defaults. Provisions the server
+ * binaries (first time only), starts Temporal (with the Web UI), NATS with JetStream and FerretDB
+ * with their data under `dev_stack.data_dir`, then the API and one session worker. Output is
+ * prefixed by process. Ctrl-C or SIGTERM stops everything, apps first, servers last.
+ *
+ * A service whose configured address is not on this machine is assumed to be run elsewhere and
+ * is not started.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadConfigOrExit } from '../lib/config';
+import { provisionAll } from './stack/binaries';
+import { startServices, type ServicePorts } from './stack/services';
+import { startProcess, prefixFor, type ManagedProcess } from './stack/supervisor';
+import { hostPort, isLoopback, isPortFree } from './stack/ports';
+
+const ROOT = path.resolve(__dirname, '..');
+const say = (line: string) => process.stdout.write(`${prefixFor('stack', 5)}${line}\n`);
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const dataDir = path.resolve(ROOT, config.dev_stack.data_dir);
+  mkdirSync(dataDir, { recursive: true });
+  const pidFile = path.join(dataDir, 'stack.pids.json');
+  killLeftovers(pidFile);
+
+  const temporal = hostPort(config.temporal.address, 7233);
+  const nats = hostPort(config.nats.servers[0]!, 4222);
+  const mongo = hostPort(config.storage.connection.uri, 27017);
+  const only = (
+    [
+      ['temporal', temporal.host],
+      ['nats', nats.host],
+      ['mongo', mongo.host],
+    ] as const
+  )
+    .filter(([, host]) => isLoopback(host))
+    .map(([name]) => name);
+
+  const ports: ServicePorts = {
+    temporal: temporal.port,
+    temporalHttp: config.dev_stack.temporal_http_port,
+    temporalUi: config.dev_stack.temporal_ui_port,
+    temporalMetrics: config.dev_stack.temporal_metrics_port,
+    nats: nats.port,
+    natsMonitor: config.dev_stack.nats_monitor_port,
+    mongo: mongo.port,
+  };
+  await assertPortsFree(only, ports, config.server.port);
+
+  say(`provisioning server binaries (cache: ${config.dev_stack.bin_cache})`);
+  const bins = await provisionAll({ cacheDir: config.dev_stack.bin_cache, progress: say });
+
+  say(`starting ${only.join(', ')} (data in ${path.relative(process.cwd(), dataDir) || '.'})`);
+  const services = await startServices({ bins, dataDir, ports, only, detached: true });
+  const apps: ManagedProcess[] = [];
+  const record = () =>
+    writeFileSync(
+      pidFile,
+      JSON.stringify(
+        [...services.processes, ...apps].map((p) => ({
+          pid: p.pid,
+          name: p.name,
+          command: p.command,
+        })),
+      ),
+    );
+  record();
+
+  let shuttingDown = false;
+  const shutdown = async (reason: string, code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say(`${reason}: stopping…`);
+    await Promise.allSettled(apps.map((p) => p.stop(15_000)));
+    await services.stop();
+    rmSync(pidFile, { force: true });
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  for (const p of services.processes) {
+    void p.exited.then((c) => shutdown(`${p.name} exited (${c})`, 1));
+  }
+
+  // The apps run as their own Node processes, exactly as they would in production.
+  const forwarded = process.argv.slice(2);
+  const node = (name: string, file: string, color: number) =>
+    startProcess(name, process.execPath, ['--import', 'tsx', path.join(ROOT, file), ...forwarded], {
+      color,
+      cwd: ROOT,
+      detached: true,
+    });
+  apps.push(node('api', 'api/server.ts', 3), node('worker', 'workers/session-worker.ts', 4));
+  record();
+  for (const p of apps) {
+    void p.exited.then((c) => shutdown(`${p.name} exited (${c})`, 1));
+  }
+
+  const apiUrl = `http://${config.server.host}:${config.server.port}`;
+  await waitForHealth(`${apiUrl}/api/health`);
+  say('ready:');
+  say(`  API            ${apiUrl}/api/v1   (health: ${apiUrl}/api/health)`);
+  if (only.includes('temporal'))
+    say(`  Temporal UI    http://${temporal.host}:${ports.temporalUi}`);
+  say(`  Temporal gRPC  ${config.temporal.address}`);
+  say(`  NATS           ${config.nats.servers.join(', ')}`);
+  say(`  MongoDB        ${config.storage.connection.uri}`);
+  say('Ctrl-C stops everything.');
+}
+
+async function waitForHealth(url: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  say(`warning: ${url} did not answer 200 within 120 s`);
+}
+
+async function assertPortsFree(
+  only: readonly string[],
+  ports: ServicePorts,
+  apiPort: number,
+): Promise<void> {
+  const wanted: Array<[string, number]> = [['api', apiPort]];
+  if (only.includes('temporal'))
+    wanted.push(['temporal', ports.temporal], ['temporal ui', ports.temporalUi]);
+  if (only.includes('nats')) wanted.push(['nats', ports.nats], ['nats monitor', ports.natsMonitor]);
+  if (only.includes('mongo')) wanted.push(['ferretdb', ports.mongo]);
+  for (const [name, port] of wanted) {
+    if (!(await isPortFree(port))) {
+      say(
+        `port ${port} (${name}) is already in use: is another stack running? Stop it or change the port in the config.`,
+      );
+      process.exit(1);
+    }
+  }
+}
+
+/** A stack killed with SIGKILL leaves its children running; stop those before starting again. */
+function killLeftovers(pidFile: string): void {
+  if (!existsSync(pidFile)) return;
+  try {
+    const entries = JSON.parse(readFileSync(pidFile, 'utf8')) as Array<{
+      pid: number;
+      name: string;
+      command: string;
+    }>;
+    for (const { pid, name, command } of entries) {
+      // A pid may have been reused since: only stop a process still running our command.
+      if (!readCmdline(pid).startsWith(command)) continue;
+      try {
+        process.kill(pid, 'SIGTERM');
+        say(`stopped ${name} (pid ${pid}) left over from an earlier run`);
+      } catch {
+        // already gone
+      }
+    }
+  } catch {
+    // unreadable: nothing to clean
+  }
+  rmSync(pidFile, { force: true });
+}
+
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+main().catch((err: unknown) => {
+  say(`failed: ${(err as Error).message}`);
+  process.exit(1);
+});
