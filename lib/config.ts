@@ -20,7 +20,8 @@ export const configSchema = z.object({
   server: z
     .object({
       host: z.string().min(1).default('127.0.0.1'),
-      port: port.default(8543),
+      /** 0 lets the OS pick a free port (tests). */
+      port: z.coerce.number().int().min(0).max(65_535).default(8543),
       debug: z.boolean().default(false),
       /** Largest accepted JSON body; larger requests get a 413 envelope. */
       body_limit_kb: z.coerce.number().int().min(1).max(10_240).default(256),
@@ -136,7 +137,14 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const issue = result.error.issues[0]!;
     const key = issue.path.join('.') || '(root)';
     const source = fromEnv[key] ? ` (from ${fromEnv[key]})` : file ? ` (in ${file})` : '';
-    throw new ConfigError(`invalid configuration: ${key}: ${issue.message}${source}`);
+    const given = valueAt(raw, issue.path);
+    // Values of keys that may carry credentials (a URI with a password, a secret) are never echoed.
+    const mayHoldSecret = /uri|url|password|secret|token|key/i.test(key);
+    const got =
+      given === undefined || typeof given === 'object' || mayHoldSecret
+        ? ''
+        : `, got ${JSON.stringify(given)}`;
+    throw new ConfigError(`invalid configuration: ${key}: ${describeIssue(issue)}${got}${source}`);
   }
   rejectUnknownKeys(raw, result.data, file);
   return result.data;
@@ -159,6 +167,20 @@ function rejectUnknownKeys(
     }
     rejectUnknownKeys(raw[key], parsed[key], file, here);
   }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && issue.expected === 'number') return 'expected a number';
+  return issue.message.replace(/^Invalid (input|option): /, '').replace(/^Too (big|small): /, '');
+}
+
+function valueAt(root: unknown, keyPath: PropertyKey[]): unknown {
+  let node = root;
+  for (const key of keyPath) {
+    if (!isPlainObject(node) && !Array.isArray(node)) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
 }
 
 function configPathFromArgv(argv: readonly string[]): string | undefined {

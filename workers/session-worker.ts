@@ -11,6 +11,7 @@ import { connectStore, type Store } from '../lib/mongo';
 import { connectBus, type Bus } from '../lib/bus';
 import { retryUntil } from '../lib/retry';
 import { onShutdownSignal } from '../lib/process';
+import { installTemporalRuntime } from '../lib/temporal-runtime';
 import { createSessionActivities } from '../activities';
 
 export interface RunningWorker {
@@ -30,6 +31,7 @@ export async function start(
   log: Logger = createLogger('worker', config.logging.level),
   opts: WorkerStartOptions = {},
 ): Promise<RunningWorker> {
+  installTemporalRuntime(log);
   const identity = opts.identity ?? `sessions-${process.pid}@${os.hostname()}`;
   const waitFor = <T>(what: string, fn: () => Promise<T>) =>
     retryUntil(fn, {

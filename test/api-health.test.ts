@@ -1,0 +1,146 @@
+import * as path from 'node:path';
+import { start as startApi, type ApiServer } from '../api/server';
+import { startProcess, waitUntilReady, type ManagedProcess } from '../scripts/stack/supervisor';
+import { freePorts } from '../scripts/stack/ports';
+import { harnessState } from './helpers/harness-state';
+import { quietLogger, testConfig, waitFor } from './helpers/stack';
+
+interface HealthBody {
+  status: string;
+  dependencies: Record<string, { status: string }>;
+  error?: { code: string; message: string; details: { failing: string[] }; request_id: string };
+}
+
+describe('API health and error envelope', () => {
+  let api: ApiServer;
+
+  beforeAll(async () => {
+    api = await startApi(testConfig(), quietLogger);
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('reports 200 with temporal, nats and mongo ok', async () => {
+    const res = await fetch(`${api.url}/api/health`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as HealthBody;
+    expect(body.status).toBe('ok');
+    expect(
+      Object.fromEntries(Object.entries(body.dependencies).map(([k, v]) => [k, v.status])),
+    ).toEqual({
+      temporal: 'ok',
+      nats: 'ok',
+      mongo: 'ok',
+    });
+    expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+  });
+
+  it('answers an unknown route with the 404 envelope and the request id', async () => {
+    const res = await fetch(`${api.url}/api/v1/nothing-here`, {
+      headers: { 'X-Request-Id': 'trace-123' },
+    });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({
+      error: {
+        code: 'resource_not_found',
+        message: 'No route for GET /api/v1/nothing-here',
+        request_id: 'trace-123',
+      },
+    });
+  });
+
+  it('answers malformed JSON with a 400 envelope, not a stack trace', async () => {
+    const res = await fetch(`${api.url}/api/health`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"client_id": ',
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as HealthBody;
+    expect(body.error).toMatchObject({
+      code: 'invalid_request',
+      message: 'Request body is not valid JSON',
+    });
+    expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('refuses an oversized body with 413 before reading all of it', async () => {
+    const res = await fetch(`${api.url}/api/health`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ content: 'x'.repeat(300 * 1024) }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as HealthBody).error?.code).toBe('payload_too_large');
+  });
+
+  it('answers a wrong method on a known route with 405 in the envelope', async () => {
+    const res = await fetch(`${api.url}/api/health`, { method: 'DELETE' });
+    expect(res.status).toBe(405);
+    expect(((await res.json()) as HealthBody).error?.code).toBe('method_not_allowed');
+  });
+});
+
+describe('API health when a dependency fails', () => {
+  // A NATS server of this test's own, so stopping it harms no other test.
+  let nats: ManagedProcess;
+  let api: ApiServer;
+  let natsArgs: string[];
+  const startNats = () =>
+    startProcess('nats-health', harnessState().bins['nats-server'], natsArgs, {
+      logFile: path.join(harnessState().dir, 'logs', 'nats-health.log'),
+    });
+
+  beforeAll(async () => {
+    const [port, monitor] = await freePorts(2);
+    natsArgs = [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-js',
+      '-sd',
+      path.join(harnessState().dir, 'nats-health'),
+      '-m',
+      String(monitor),
+    ];
+    nats = startNats();
+    await waitUntilReady(
+      nats,
+      () =>
+        fetch(`http://127.0.0.1:${monitor}/healthz`).then(
+          (r) => r.ok || Promise.reject(new Error('not ready')),
+        ),
+      20_000,
+    );
+    api = await startApi(testConfig({ 'nats.servers': [`nats://127.0.0.1:${port}`] }), quietLogger);
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await nats?.stop();
+  });
+
+  it('answers 503 naming nats while it is down, and 200 again once it is back', async () => {
+    await nats.stop();
+    const down = await waitFor('a 503 from health', async () => {
+      const res = await fetch(`${api.url}/api/health`);
+      return res.status === 503 ? ((await res.json()) as HealthBody) : undefined;
+    });
+    expect(down.dependencies.nats!.status).toBe('unavailable');
+    expect(down.dependencies.mongo!.status).toBe('ok');
+    expect(down.dependencies.temporal!.status).toBe('ok');
+    expect(down.error).toMatchObject({
+      code: 'service_unavailable',
+      message: 'Unavailable: nats',
+      details: { failing: ['nats'] },
+    });
+
+    nats = startNats();
+    await waitFor(
+      'health to recover',
+      async () => (await fetch(`${api.url}/api/health`)).status === 200,
+      20_000,
+    );
+  });
+});

@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { freePorts } from '../scripts/stack/ports';
+import { harnessState } from './helpers/harness-state';
+import { waitFor } from './helpers/stack';
+
+const ROOT = path.resolve(__dirname, '..');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('npm start (the dev stack)', () => {
+  it('brings up every service with a healthy API and the Temporal UI, and Ctrl-C leaves no process behind', async () => {
+    const [temporal, http, metrics, ui, nats, monitor, mongo, api] = await freePorts(8);
+    const dataDir = mkdtempSync(path.join(harnessState().dir, 'dev-stack-'));
+    const configFile = path.join(dataDir, 'config.yaml');
+    writeFileSync(
+      configFile,
+      [
+        `server: { port: ${api} }`,
+        `temporal: { address: "127.0.0.1:${temporal}" }`,
+        `nats: { servers: ["nats://127.0.0.1:${nats}"] }`,
+        `storage: { connection: { uri: "mongodb://127.0.0.1:${mongo}/smartsteps" } }`,
+        'dev_stack:',
+        `  data_dir: ${JSON.stringify(dataDir)}`,
+        `  bin_cache: ${JSON.stringify(harnessState().binCache)}`,
+        `  temporal_ui_port: ${ui}`,
+        `  temporal_http_port: ${http}`,
+        `  temporal_metrics_port: ${metrics}`,
+        `  nats_monitor_port: ${monitor}`,
+      ].join('\n'),
+    );
+
+    let output = '';
+    const stack = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/dev-stack.ts', '--config', configFile],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    stack.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    stack.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      stack.once('exit', (code) => resolve(code)),
+    );
+
+    try {
+      await waitFor(
+        'the stack to say it is ready',
+        () => output.includes('Ctrl-C stops everything'),
+        120_000,
+      );
+      const health = await fetch(`http://127.0.0.1:${api}/api/health`);
+      expect(health.status).toBe(200);
+      const uiPage = await fetch(`http://127.0.0.1:${ui}/`);
+      expect(uiPage.status).toBe(200);
+      await waitFor(
+        'the session worker to poll',
+        () => output.includes('session worker polling'),
+        60_000,
+      );
+      // Each process's output is prefixed with its name.
+      for (const name of ['stack', 'nats', 'temporal', 'api', 'worker']) {
+        expect(output).toContain(`[${name}]`);
+      }
+
+      const pids = (
+        JSON.parse(readFileSync(path.join(dataDir, 'stack.pids.json'), 'utf8')) as Array<{
+          pid: number;
+          name: string;
+        }>
+      ).map((p) => p.pid);
+      expect(pids).toHaveLength(5);
+      expect(pids.every(isAlive)).toBe(true);
+
+      stack.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(pids.filter(isAlive)).toEqual([]);
+    } finally {
+      if (stack.exitCode === null) stack.kill('SIGKILL');
+    }
+  }, 180_000);
+});

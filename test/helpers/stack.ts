@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../lib/config';
+import { createLogger, type Logger } from '../../lib/log';
+import { harnessState } from './harness-state';
+
+/**
+ * A Config pointing at the harness's servers, with a database of its own so test files never
+ * see each other's documents. `overrides` are dotted keys, as in lib/config.ts.
+ */
+export function testConfig(overrides: Record<string, unknown> = {}): Config {
+  const h = harnessState();
+  return loadConfig({
+    argv: [],
+    env: {},
+    overrides: {
+      'temporal.address': h.temporalAddress,
+      'nats.servers': [h.natsUrl],
+      'storage.connection.uri': h.mongoUri,
+      'storage.connection.database': `test_${randomBytes(4).toString('hex')}`,
+      'server.port': 0,
+      'logging.level': 'silent',
+      ...overrides,
+    },
+  });
+}
+
+export const quietLogger: Logger = createLogger('test', 'silent');
+
+export function workflowBundle(): { codePath: string } {
+  return { codePath: harnessState().workflowBundlePath };
+}
+
+/** Waits for `check` to return a truthy value, polling; fails with `what` after the timeout. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T> | T,
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+  );
+}
+
+/** A unique suffix for names (task queues, streams, consumers) within a test. */
+export function unique(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}

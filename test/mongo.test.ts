@@ -1,0 +1,60 @@
+import { MongoServerError } from 'mongodb';
+import { connectStore, type Store } from '../lib/mongo';
+import { testConfig } from './helpers/stack';
+
+describe('MongoDB wire server (FerretDB on SQLite)', () => {
+  const config = testConfig();
+  let store: Store;
+
+  beforeAll(async () => {
+    store = await connectStore(config, 'mongo-test');
+  });
+
+  afterAll(async () => {
+    await store?.db.dropDatabase();
+    await store?.close();
+  });
+
+  it('stores documents and finds them by field, in a stable order', async () => {
+    const clients = store.db.collection('clients');
+    await clients.insertMany([
+      { client_id: 'c_1', first_name: 'Jane', created_at: new Date('2025-05-11T10:40:00Z') },
+      { client_id: 'c_2', first_name: 'Omar', created_at: new Date('2025-05-12T10:40:00Z') },
+    ]);
+    const found = await clients
+      .find({}, { projection: { _id: 0 } })
+      .sort({ created_at: -1, client_id: -1 })
+      .toArray();
+    expect(found.map((c) => c.client_id as string)).toEqual(['c_2', 'c_1']);
+    expect(
+      await clients.findOne({ first_name: 'Jane' }, { projection: { _id: 0, client_id: 1 } }),
+    ).toEqual({
+      client_id: 'c_1',
+    });
+  });
+
+  it('rejects a second document with the same unique key, which idempotent writes rely on', async () => {
+    const messages = store.db.collection('messages');
+    await messages.createIndex({ id: 1 }, { unique: true });
+    await messages.insertOne({ id: 'm_1', content: 'hello' });
+    const duplicate = messages.insertOne({ id: 'm_1', content: 'hello again' });
+    await expect(duplicate).rejects.toBeInstanceOf(MongoServerError);
+    await expect(duplicate).rejects.toMatchObject({ code: 11000 });
+    expect(await messages.countDocuments({ id: 'm_1' })).toBe(1);
+  });
+
+  it('makes an upsert keyed by id a no-op the second time', async () => {
+    const notes = store.db.collection('notes');
+    await notes.createIndex({ id: 1 }, { unique: true });
+    for (let i = 0; i < 2; i++) {
+      await notes.updateOne(
+        { id: 'n_1' },
+        { $setOnInsert: { id: 'n_1', content: 'first' } },
+        { upsert: true },
+      );
+    }
+    expect(await notes.find({ id: 'n_1' }, { projection: { _id: 0 } }).toArray()).toEqual([
+      { id: 'n_1', content: 'first' },
+    ]);
+  });
+});
