@@ -19,41 +19,91 @@ const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
 export const configSchema = z.object({
   server: z
     .object({
-      host: z.string().min(1).default('127.0.0.1'),
-      /** 0 lets the OS pick a free port (tests). */
-      port: z.coerce.number().int().min(0).max(65_535).default(8543),
-      debug: z.boolean().default(false),
-      /** Largest accepted JSON body; larger requests get a 413 envelope. */
-      body_limit_kb: z.coerce.number().int().min(1).max(10_240).default(256),
-      /** Seconds to wait for in-flight requests on shutdown. */
-      shutdown_grace_seconds: z.coerce.number().min(0).max(300).default(10),
+      host: z.string().min(1).default('127.0.0.1').describe('Address the API listens on.'),
+      port: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(65_535)
+        .default(8543)
+        .describe('API port (REST, WebSocket, health); 0 lets the OS pick a free port.'),
+      debug: z
+        .boolean()
+        .default(false)
+        .describe('Development mode (`smart-steps server --debug`).'),
+      body_limit_kb: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(10_240)
+        .default(256)
+        .describe('Largest accepted request body; larger ones get a 413 envelope.'),
+      shutdown_grace_seconds: z.coerce
+        .number()
+        .min(0)
+        .max(300)
+        .default(10)
+        .describe('On SIGTERM, how long in-flight requests may finish before connections are cut.'),
     })
     .prefault({}),
   storage: z
     .object({
-      type: z.literal('mongodb').default('mongodb'),
+      type: z
+        .literal('mongodb')
+        .default('mongodb')
+        .describe('Storage backend; MongoDB wire protocol.'),
       connection: z
         .object({
           uri: z
             .string()
             .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
-            .default('mongodb://127.0.0.1:27017/smartsteps'),
-          database: z.string().min(1).default('smartsteps'),
-          max_pool_size: z.coerce.number().int().min(1).max(1000).default(100),
-          min_pool_size: z.coerce.number().int().min(0).max(1000).default(0),
-          server_selection_timeout_ms: z.coerce.number().int().min(100).default(5_000),
+            .default('mongodb://127.0.0.1:27017/smartsteps')
+            .describe('MongoDB connection string (MongoDB 7, or FerretDB in the dev stack).'),
+          database: z.string().min(1).default('smartsteps').describe('Database name.'),
+          max_pool_size: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(1000)
+            .default(100)
+            .describe('Connection pool ceiling per process.'),
+          min_pool_size: z.coerce
+            .number()
+            .int()
+            .min(0)
+            .max(1000)
+            .default(0)
+            .describe('Connections kept open when idle.'),
+          server_selection_timeout_ms: z.coerce
+            .number()
+            .int()
+            .min(100)
+            .default(5_000)
+            .describe('How long an operation waits for a reachable server before failing.'),
         })
         .prefault({}),
     })
     .prefault({}),
   temporal: z
     .object({
-      address: z.string().min(1).default('127.0.0.1:7233'),
-      namespace: z.string().min(1).default('default'),
+      address: z
+        .string()
+        .min(1)
+        .default('127.0.0.1:7233')
+        .describe('Temporal frontend gRPC address (host:port).'),
+      namespace: z.string().min(1).default('default').describe('Temporal namespace for sessions.'),
       task_queues: z
         .object({
-          sessions: z.string().min(1).default('sessions'),
-          personas: z.string().min(1).default('personas'),
+          sessions: z
+            .string()
+            .min(1)
+            .default('sessions')
+            .describe('Task queue of the session pool (workflows, bookkeeping).'),
+          personas: z
+            .string()
+            .min(1)
+            .default('personas')
+            .describe('Task queue of the persona pool (replies, analysis).'),
         })
         .prefault({}),
     })
@@ -65,30 +115,48 @@ export const configSchema = z.object({
           (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
           z.array(z.string().min(1)).min(1),
         )
-        .default(['nats://127.0.0.1:4222']),
-      stream: z.string().min(1).default('SS_EVENTS'),
-      /** How long JetStream remembers a Nats-Msg-Id, so a retried publish is dropped. */
-      duplicate_window_seconds: z.coerce.number().int().min(1).default(600),
+        .default(['nats://127.0.0.1:4222'])
+        .describe('NATS server URLs; in the environment, comma-separated.'),
+      stream: z
+        .string()
+        .min(1)
+        .default('SS_EVENTS')
+        .describe('JetStream stream holding lifecycle events (subjects ss.events.>).'),
+      duplicate_window_seconds: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(600)
+        .describe(
+          'How long JetStream remembers an event id, so a retried publish is dropped as a duplicate.',
+        ),
     })
     .prefault({}),
   logging: z
     .object({
-      level: logLevel.default('info'),
+      level: logLevel.default('info').describe('Log level of the JSON logs.'),
     })
     .prefault({}),
   dev_stack: z
     .object({
-      /** Where `npm start` keeps Temporal's SQLite file, the JetStream store and FerretDB's data. */
-      data_dir: z.string().min(1).default('.data'),
-      /** Where provisioned server binaries are cached, keyed by version. */
+      data_dir: z
+        .string()
+        .min(1)
+        .default('.data')
+        .describe(
+          "Where `npm start` keeps Temporal's SQLite file, the JetStream store, FerretDB's data and logs.",
+        ),
       bin_cache: z
         .string()
         .min(1)
-        .default(path.join(os.homedir(), '.cache', 'smart-steps', 'bin')),
-      temporal_ui_port: port.default(8233),
-      temporal_http_port: port.default(7243),
-      temporal_metrics_port: port.default(7244),
-      nats_monitor_port: port.default(8222),
+        .default(path.join(os.homedir(), '.cache', 'smart-steps', 'bin'))
+        .describe('Where provisioned server binaries are cached, keyed by version.'),
+      temporal_ui_port: port.default(8233).describe('Temporal Web UI port.'),
+      temporal_http_port: port.default(7243).describe("Temporal's HTTP API port."),
+      temporal_metrics_port: port
+        .default(7244)
+        .describe("Temporal server's Prometheus metrics port."),
+      nats_monitor_port: port.default(8222).describe('NATS monitoring port (/healthz, /varz).'),
     })
     .prefault({}),
 });

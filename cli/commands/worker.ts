@@ -1,0 +1,32 @@
+import { parseArgs } from 'node:util';
+import { loadConfigOrExit } from '../../lib/config';
+import { createLogger } from '../../lib/log';
+import { onShutdownSignal } from '../../lib/process';
+import { UsageError } from '../index';
+
+type WorkerModule = typeof import('../../workers/session-worker');
+
+const POOLS: Record<string, () => WorkerModule> = {
+  sessions: () => require('../../workers/session-worker') as WorkerModule,
+};
+
+export async function runWorker(args: string[]): Promise<void> {
+  let values: { pool?: string };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { pool: { type: 'string' }, config: { type: 'string' } },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const pool = values.pool;
+  if (!pool || !POOLS[pool]) {
+    throw new UsageError(`--pool must be one of: ${Object.keys(POOLS).join(', ')}`);
+  }
+  const config = loadConfigOrExit({ argv: args });
+  const log = createLogger(`worker-${pool}`, config.logging.level);
+  const { start } = POOLS[pool]();
+  const worker = await start(config, log);
+  onShutdownSignal(log, () => worker.stop());
+}

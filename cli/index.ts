@@ -1,0 +1,90 @@
+/**
+ * `smart-steps <command>`: the operator's entry point, mirroring the spec's command list.
+ * Exit codes: 0 success, 1 the command failed, 2 the command line or configuration is wrong.
+ */
+import { VERSION } from '../lib/version';
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(args: string[]): Promise<void> | void;
+}
+
+const COMMANDS: Record<string, Command> = {
+  server: {
+    summary: 'Run the API server (REST, WebSocket, health)',
+    usage: 'smart-steps server [--config PATH] [--debug]',
+    run: async (args) => {
+      // Loaded on demand: each command pulls in only its own dependencies.
+      const { runServer } = require('./commands/server') as typeof import('./commands/server');
+      await runServer(args);
+    },
+  },
+  worker: {
+    summary: 'Run a worker pool process',
+    usage: 'smart-steps worker --pool sessions [--config PATH]',
+    run: async (args) => {
+      const { runWorker } = require('./commands/worker') as typeof import('./commands/worker');
+      await runWorker(args);
+    },
+  },
+  provision: {
+    summary: 'Build or locate the Temporal, NATS and FerretDB binaries for the dev stack',
+    usage: 'smart-steps provision [--config PATH]',
+    run: () => {
+      require('../scripts/provision');
+    },
+  },
+};
+
+export class UsageError extends Error {}
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`,
+  );
+  return [
+    `smart-steps ${VERSION}`,
+    '',
+    'Usage: smart-steps <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Every command accepts --config PATH (or SMARTSTEPS_CONFIG) and --help.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help() + '\n');
+    return;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(VERSION + '\n');
+    return;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`smart-steps: unknown command '${name}'\n\n${help()}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${command.summary}\n\nUsage: ${command.usage}\n`);
+    return;
+  }
+  try {
+    await command.run(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`smart-steps ${name}: ${err.message}\nUsage: ${command.usage}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`smart-steps ${name}: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
