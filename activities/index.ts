@@ -1,12 +1,16 @@
 import { createDiagnosticActivities, type DiagnosticsDeps } from './diagnostics';
+import { createSessionStoreActivities } from './session-store';
 
-export type ActivityDeps = DiagnosticsDeps;
+export type SessionPoolDeps = DiagnosticsDeps;
 
-/** Activities of the session pool, built from injected dependencies. */
-export function createSessionActivities(deps: ActivityDeps) {
+/** Activities of the session pool (workflows' bookkeeping), built from injected dependencies. */
+export function createSessionActivities(deps: SessionPoolDeps) {
   return {
     ...createDiagnosticActivities(deps),
+    ...createSessionStoreActivities(deps),
   };
 }
 
 export type SessionActivities = ReturnType<typeof createSessionActivities>;
+
+export { createPersonaActivities, type PersonaActivities } from './persona';

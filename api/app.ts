@@ -3,24 +3,38 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import type { Connections } from '../lib/connections';
 import { requestId } from './middleware/request-id';
+import { inFlight } from './middleware/in-flight';
 import { errorEnvelope } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { healthRoutes } from './routes/health';
 import { VERSION } from '../lib/version';
+import { sessionRoutes } from './routes/sessions';
+import { SessionService, type PersonaCatalog } from './sessions/service';
+import { seriesRoutes } from './routes/series';
+import { SeriesService } from './series/service';
 
 export interface AppDeps {
   config: Config;
   log: Logger;
   connections: Connections;
+  personas: PersonaCatalog;
 }
 
 /** Builds the Koa application; no listening, so tests and the server share one construction. */
-export function createApp({ config, log, connections }: AppDeps): Koa {
+export interface App {
+  koa: Koa;
+  /** Resolves once no request is in progress (or after the timeout). */
+  drained(timeoutMs: number): Promise<void>;
+}
+
+export function createApp({ config, log, connections, personas }: AppDeps): App {
   const app = new Koa();
+  const requests = inFlight();
   app.proxy = true;
   // Koa's default handler prints stacks to stderr; the error middleware already logs once.
   app.silent = true;
 
+  app.use(requests.middleware);
   app.use(requestId());
   app.use(accessLog(log));
   app.use(errorEnvelope(log));
@@ -28,7 +42,17 @@ export function createApp({ config, log, connections }: AppDeps): Koa {
 
   const health = healthRoutes(connections.probes, VERSION);
   app.use(health.routes()).use(health.allowedMethods({ throw: true }));
-  return app;
+
+  const { client } = connections.temporal;
+  const { db } = connections.store;
+  const sessions = new SessionService(client, db, config, personas);
+  const series = new SeriesService(client, db, config, personas, sessions);
+  // Until authentication lands every caller acts as the system user.
+  const actor = () => ({ name: 'system' });
+  for (const router of [sessionRoutes(sessions, actor), seriesRoutes(series, actor)]) {
+    app.use(router.routes()).use(router.allowedMethods({ throw: true }));
+  }
+  return { koa: app, drained: (timeoutMs) => requests.drained(timeoutMs) };
 }
 
 function accessLog(log: Logger): Koa.Middleware {

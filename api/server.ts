@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../lib/log';
 import { connectAll, type Connections } from '../lib/connections';
 import { createApp } from './app';
 import { onShutdownSignal } from '../lib/process';
+import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
 
 export interface ApiServer {
   url: string;
@@ -22,9 +23,11 @@ export async function start(
   config: Config,
   log: Logger = createLogger('api', config.logging.level),
 ): Promise<ApiServer> {
+  // Persona files are checked before connecting: a broken one stops the start with its name.
+  const personas = new PersonaRegistry(loadPersonaDefinitions());
   const connections = await connectAll(config, log, 'smart-steps-api');
-  const app = createApp({ config, log, connections });
-  const server = http.createServer(app.callback());
+  const app = createApp({ config, log, connections, personas });
+  const server = http.createServer(app.koa.callback());
   server.keepAliveTimeout = 5_000;
 
   try {

@@ -106,6 +106,14 @@ export const configSchema = z.object({
             .describe('Task queue of the persona pool (replies, analysis).'),
         })
         .prefault({}),
+      continue_as_new_after_events: z.coerce
+        .number()
+        .int()
+        .min(20)
+        .optional()
+        .describe(
+          'A session workflow continues as new after this many history events; unset, when Temporal suggests it.',
+        ),
     })
     .prefault({}),
   nats: z

@@ -8,6 +8,7 @@ export const ID_PREFIX = {
   note: 'n_',
   webhook: 'wh_',
   user: 'u_',
+  series: 'sr_',
   request: 'req_',
 } as const;
 

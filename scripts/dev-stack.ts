@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole stack in one command on the embedded defaults. Provisions the server
  * binaries (first time only), starts Temporal (with the Web UI), NATS with JetStream and FerretDB
- * with their data under `dev_stack.data_dir`, then the API and one session worker. Output is
+ * with their data under `dev_stack.data_dir`, then the API, one session worker and one persona worker. Output is
  * prefixed by process. Ctrl-C or SIGTERM stops everything, apps first, servers last.
  *
  * A service whose configured address is not on this machine is assumed to be run elsewhere and
@@ -93,7 +93,11 @@ async function main(): Promise<void> {
       cwd: ROOT,
       detached: true,
     });
-  apps.push(node('api', 'api/server.ts', 3), node('worker', 'workers/session-worker.ts', 4));
+  apps.push(
+    node('api', 'api/server.ts', 3),
+    node('worker', 'workers/session-worker.ts', 4),
+    node('personas', 'workers/persona-worker.ts', 5),
+  );
   record();
   for (const p of apps) {
     void p.exited.then((c) => shutdown(`${p.name} exited (${c})`, 1));

@@ -65,11 +65,12 @@ describe('npm start (the dev stack)', () => {
       expect(uiPage.status).toBe(200);
       await waitFor(
         'the session worker to poll',
-        () => output.includes('session worker polling'),
+        () =>
+          output.includes('sessions worker polling') && output.includes('personas worker polling'),
         60_000,
       );
       // Each process's output is prefixed with its name.
-      for (const name of ['stack', 'nats', 'temporal', 'api', 'worker']) {
+      for (const name of ['stack', 'nats', 'temporal', 'api', 'worker', 'personas']) {
         expect(output).toContain(`[${name}]`);
       }
 
@@ -79,7 +80,7 @@ describe('npm start (the dev stack)', () => {
           name: string;
         }>
       ).map((p) => p.pid);
-      expect(pids).toHaveLength(5);
+      expect(pids).toHaveLength(6);
       expect(pids.every(isAlive)).toBe(true);
 
       stack.kill('SIGINT');

@@ -3,21 +3,20 @@
  * folder, builds the workflow bundle once, and leaves connection details in the environment.
  * Never touches the dev stack's ports or `.data/`.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
-import { provisionAll } from '../scripts/stack/binaries';
-import { startServices, type RunningServices } from '../scripts/stack/services';
-import { freePorts } from '../scripts/stack/ports';
+import {
+  EPHEMERAL_PREFIX,
+  startEphemeralStack,
+  type EphemeralStack,
+} from '../scripts/stack/ephemeral';
 import { HARNESS_ENV, type HarnessState } from './helpers/harness-state';
 
-const TMP_PREFIX = 'smartsteps-test-';
-
 declare global {
-  var __smartStepsServices: RunningServices | undefined;
-  var __smartStepsDir: string | undefined;
+  var __smartStepsStack: EphemeralStack | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
@@ -25,29 +24,8 @@ export default async function globalSetup(): Promise<void> {
   // Only the binary cache comes from the config; ports and data are the harness's own.
   const { dev_stack } = loadConfig({ argv: [] });
   const log = (line: string) => process.stdout.write(`\n[test-harness] ${line}`);
-  const bins = await provisionAll({ cacheDir: dev_stack.bin_cache, progress: log });
-
-  const dir = mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
-  writeFileSync(path.join(dir, 'owner.pid'), String(process.pid));
-  globalThis.__smartStepsDir = dir;
-
-  const [temporal, temporalHttp, temporalMetrics, nats, natsMonitor, mongo] = await freePorts(6);
-  const services = await startServices({
-    bins,
-    dataDir: dir,
-    ports: {
-      temporal: temporal!,
-      temporalHttp: temporalHttp!,
-      temporalUi: 0,
-      temporalMetrics: temporalMetrics!,
-      nats: nats!,
-      natsMonitor: natsMonitor!,
-      mongo: mongo!,
-    },
-    logToFiles: true,
-  });
-  globalThis.__smartStepsServices = services;
-  writeFileSync(path.join(dir, 'pids.json'), JSON.stringify(services.processes.map((p) => p.pid)));
+  const stack = await startEphemeralStack({ binCache: dev_stack.bin_cache, progress: log });
+  globalThis.__smartStepsStack = stack;
 
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
@@ -60,16 +38,16 @@ export default async function globalSetup(): Promise<void> {
       error: (m) => log(m),
     },
   });
-  const workflowBundlePath = path.join(dir, 'workflow-bundle.js');
+  const workflowBundlePath = path.join(stack.dir, 'workflow-bundle.js');
   writeFileSync(workflowBundlePath, code);
 
   const state: HarnessState = {
-    dir,
-    bins,
+    dir: stack.dir,
+    bins: stack.bins,
     binCache: dev_stack.bin_cache,
-    temporalAddress: services.temporalAddress,
-    natsUrl: services.natsUrl,
-    mongoUri: services.mongoUri,
+    temporalAddress: stack.services.temporalAddress,
+    natsUrl: stack.services.natsUrl,
+    mongoUri: stack.services.mongoUri,
     workflowBundlePath,
   };
   process.env[HARNESS_ENV] = JSON.stringify(state);
@@ -78,7 +56,7 @@ export default async function globalSetup(): Promise<void> {
 /** A run killed before its teardown leaves servers and a folder behind; clear them now. */
 function cleanUpAbandonedRuns(): void {
   for (const name of readdirSync(os.tmpdir())) {
-    if (!name.startsWith(TMP_PREFIX)) continue;
+    if (!name.startsWith(EPHEMERAL_PREFIX)) continue;
     const dir = path.join(os.tmpdir(), name);
     try {
       const owner = Number(readFileSync(path.join(dir, 'owner.pid'), 'utf8'));

@@ -1,4 +1,12 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { DiagnosticActivities, ProbeResult } from '../activities/diagnostics';
 
 export interface DiagnosticsInput {
@@ -18,4 +26,17 @@ const { probeDependencies } = proxyActivities<DiagnosticActivities>({
 export async function diagnosticsWorkflow(input: DiagnosticsInput): Promise<DiagnosticsResult> {
   const probe = await probeDependencies(input.token);
   return { ...probe, workflow_id: workflowInfo().workflowId };
+}
+
+/** The floor for turnaround benchmarks: an Update that does nothing, on the same server and queue. */
+export const noopUpdate = defineUpdate<number, [number]>('noop');
+export const finishSignal = defineSignal('finish');
+
+export async function floorProbeWorkflow(): Promise<void> {
+  let finished = false;
+  setHandler(noopUpdate, (n) => n);
+  setHandler(finishSignal, () => {
+    finished = true;
+  });
+  await condition(() => finished && allHandlersFinished());
 }

@@ -1,2 +1,4 @@
 // Every workflow the session pool runs. The worker bundles this file; it must stay deterministic.
-export { diagnosticsWorkflow } from './diagnostics';
+export { diagnosticsWorkflow, floorProbeWorkflow } from './diagnostics';
+export { sessionWorkflow } from './session';
+export { seriesOccurrenceWorkflow } from './series';

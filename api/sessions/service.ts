@@ -1,0 +1,246 @@
+/**
+ * Session commands and reads for the API edge. Commands go to the session's workflow as
+ * Updates (so the caller gets the stored resource back); reads come from the MongoDB read
+ * models the workflow's activities keep current before each Update returns.
+ */
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  isGrpcServiceError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from 'mongodb';
+import type { Config } from '../../lib/config';
+import {
+  ConflictError,
+  NotFoundError,
+  ServiceUnavailableError,
+  ValidationError,
+} from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { COLLECTIONS } from '../../lib/store/collections';
+import type {
+  AddNoteRequest,
+  CreateSessionRequest,
+  Message,
+  Note,
+  SendMessageRequest,
+  Session,
+  SessionSpec,
+} from '../../lib/schemas/session';
+import type { StoredMessage } from '../../activities/session-store';
+import {
+  FAILURE,
+  addNoteUpdate,
+  cancelSessionUpdate,
+  endSessionUpdate,
+  sendMessageUpdate,
+  sessionCreatedUpdate,
+  sessionWorkflow,
+  startSessionUpdate,
+  type SessionWorkflowOptions,
+} from '../../workflows/session';
+
+export interface Actor {
+  /** Who acts, as shown in `created_by` and note `author`. */
+  name: string;
+}
+
+export interface PersonaCatalog {
+  get(personaId: string): { persona_id: string; version?: number } | undefined;
+}
+
+export interface SessionDetails extends Session {
+  messages: Message[];
+  facilitator_notes: Note[];
+}
+
+/** A scheduled time this far in the past still counts as "now" (clock skew between machines). */
+const SCHEDULE_SKEW_MS = 60_000;
+
+export const workflowIdFor = (sessionId: string) => `session-${sessionId}`;
+
+export class SessionService {
+  constructor(
+    private readonly temporal: Client,
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly personas: PersonaCatalog,
+  ) {}
+
+  private get sessions() {
+    return this.db.collection<Session>(COLLECTIONS.sessions);
+  }
+
+  async create(req: CreateSessionRequest, actor: Actor): Promise<Session> {
+    const persona = this.personas.get(req.persona_id);
+    if (!persona) {
+      throw new ValidationError(`Unknown persona: ${req.persona_id}`, {
+        field: 'persona_id',
+        reason: 'no such persona',
+      });
+    }
+    if (req.scheduled_at && Date.parse(req.scheduled_at) < Date.now() - SCHEDULE_SKEW_MS) {
+      throw new ValidationError('scheduled_at is in the past', {
+        field: 'scheduled_at',
+        reason: 'must be in the future',
+      });
+    }
+    const spec: SessionSpec = {
+      session_id: newId('session'),
+      client_id: req.client_id,
+      persona_id: req.persona_id,
+      ...(persona.version !== undefined ? { persona_version: persona.version } : {}),
+      goals: req.goals,
+      duration_minutes: req.duration_minutes,
+      ...(req.scheduled_at ? { scheduled_at: new Date(req.scheduled_at).toISOString() } : {}),
+      created_at: new Date().toISOString(),
+      created_by: actor.name,
+      metadata: req.metadata,
+    };
+    return this.startWorkflow(spec);
+  }
+
+  /** Starts a session's workflow and answers once its document is stored. */
+  async startWorkflow(spec: SessionSpec): Promise<Session> {
+    const startOperation = new WithStartWorkflowOperation(sessionWorkflow, {
+      workflowId: workflowIdFor(spec.session_id),
+      taskQueue: this.config.temporal.task_queues.sessions,
+      args: [{ spec, options: this.workflowOptions() }],
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    return this.call(spec.session_id, () =>
+      this.temporal.workflow.executeUpdateWithStart(sessionCreatedUpdate, {
+        startWorkflowOperation: startOperation,
+      }),
+    );
+  }
+
+  workflowOptions(): SessionWorkflowOptions {
+    return {
+      persona_task_queue: this.config.temporal.task_queues.personas,
+      ...(this.config.temporal.continue_as_new_after_events
+        ? { continue_as_new_after_events: this.config.temporal.continue_as_new_after_events }
+        : {}),
+    };
+  }
+
+  async get(sessionId: string): Promise<SessionDetails> {
+    const session = await this.findSession(sessionId);
+    const [messages, notes] = await Promise.all([
+      this.messagesOf(sessionId, { limit: 10_000 }),
+      this.db
+        .collection<Note & { session_id: string }>(COLLECTIONS.notes)
+        .find({ session_id: sessionId }, { projection: { _id: 0, session_id: 0 } })
+        .sort({ timestamp: 1, id: 1 })
+        .toArray(),
+    ]);
+    return { ...session, messages: messages.items, facilitator_notes: notes };
+  }
+
+  async start(sessionId: string): Promise<Session> {
+    return this.call(sessionId, () => this.handle(sessionId).executeUpdate(startSessionUpdate));
+  }
+
+  async end(sessionId: string): Promise<Session> {
+    return this.call(sessionId, () => this.handle(sessionId).executeUpdate(endSessionUpdate));
+  }
+
+  async cancel(sessionId: string): Promise<Session> {
+    return this.call(sessionId, () => this.handle(sessionId).executeUpdate(cancelSessionUpdate));
+  }
+
+  async sendMessage(
+    sessionId: string,
+    req: SendMessageRequest,
+    senderId: string,
+  ): Promise<Message> {
+    const messageId = newId('message');
+    return this.call(sessionId, () =>
+      this.handle(sessionId).executeUpdate(sendMessageUpdate, {
+        args: [
+          {
+            message_id: messageId,
+            content: req.content,
+            sender_type: req.sender_type,
+            sender_id: senderId,
+            ...(req.metadata ? { metadata: req.metadata } : {}),
+          },
+        ],
+        // The update id makes a retried delivery of this exact request a no-op in Temporal.
+        updateId: messageId,
+      }),
+    );
+  }
+
+  async addNote(sessionId: string, req: AddNoteRequest, actor: Actor): Promise<Note> {
+    const noteId = newId('note');
+    return this.call(sessionId, () =>
+      this.handle(sessionId).executeUpdate(addNoteUpdate, {
+        args: [{ note_id: noteId, content: req.content, author: actor.name }],
+        updateId: noteId,
+      }),
+    );
+  }
+
+  async messagesOf(
+    sessionId: string,
+    opts: { since?: string; page?: number; limit: number },
+  ): Promise<{ items: Message[]; total: number }> {
+    const filter = {
+      session_id: sessionId,
+      ...(opts.since ? { timestamp: { $gt: opts.since } } : {}),
+    };
+    const col = this.db.collection<StoredMessage>(COLLECTIONS.messages);
+    const [items, total] = await Promise.all([
+      col
+        .find(filter, { projection: { _id: 0, seq: 0 } })
+        .sort({ seq: 1 })
+        .skip(((opts.page ?? 1) - 1) * opts.limit)
+        .limit(opts.limit)
+        .toArray(),
+      col.countDocuments(filter),
+    ]);
+    return { items, total };
+  }
+
+  async findSession(sessionId: string): Promise<Session> {
+    const session = await this.sessions.findOne(
+      { session_id: sessionId },
+      { projection: { _id: 0, updated_at: 0, analysis: 0 } },
+    );
+    if (!session) throw new NotFoundError(`Session ${sessionId} not found`);
+    return session;
+  }
+
+  private handle(sessionId: string) {
+    return this.temporal.workflow.getHandle(workflowIdFor(sessionId));
+  }
+
+  /** Maps Temporal's answers to the API's errors. */
+  private async call<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        if (err.cause.type === FAILURE.invalidTransition)
+          throw new ConflictError(err.cause.message, { session_id: sessionId });
+        if (err.cause.type === FAILURE.invalidInput) throw new ValidationError(err.cause.message);
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        // The workflow is gone once a session is over; the read model says which it was.
+        const session = await this.findSession(sessionId);
+        throw new ConflictError(`Session is ${session.status}`, {
+          session_id: sessionId,
+          status: session.status,
+        });
+      }
+      if (isGrpcServiceError(err) || (err instanceof Error && err.name === 'ServiceError')) {
+        throw new ServiceUnavailableError('The session runtime is unavailable; retry shortly');
+      }
+      throw err;
+    }
+  }
+}

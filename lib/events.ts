@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { LIVE_SUBJECT_ROOT, eventSubject, publishJson, type Bus } from './bus';
+import type { LifecycleEvent, TypingEvent } from './schemas/events';
+
+/**
+ * A deterministic event id: the same fact (entity, event, key) always gets the same id, so an
+ * activity that publishes again after a retry is dropped by JetStream's duplicate window and
+ * recognised by consumers (webhooks' X-Event-Id).
+ */
+export function eventId(entityId: string, event: string, key = ''): string {
+  return (
+    'evt_' + createHash('sha256').update(`${entityId}|${event}|${key}`).digest('hex').slice(0, 24)
+  );
+}
+
+export async function publishSessionEvent(
+  bus: Bus,
+  sessionId: string,
+  evt: LifecycleEvent,
+): Promise<number> {
+  const ack = await publishJson(
+    bus,
+    eventSubject('session', sessionId, evt.event),
+    evt.event_id,
+    evt,
+  );
+  return ack.seq;
+}
+
+export function typingSubject(sessionId: string): string {
+  return `${LIVE_SUBJECT_ROOT}.session.${sessionId}.typing`;
+}
+
+/** Typing indicators are ephemeral: core NATS, at most once, never stored. */
+export function publishTyping(bus: Bus, evt: TypingEvent): void {
+  bus.nc.publish(typingSubject(evt.session_id), JSON.stringify(evt));
+}

@@ -1,0 +1,59 @@
+/**
+ * Lifecycle events: what goes on NATS (`ss.events.<entity>.<id>.<event>`), to WebSocket clients
+ * and to webhooks. A discriminated union on `event`; the envelope is the spec's webhook payload
+ * (`event`, `timestamp`, `data`) plus a deterministic `event_id` used for deduplication.
+ */
+import { z } from 'zod';
+import { isoDateTime } from './common';
+import {
+  insightSchema,
+  messageSchema,
+  noteSchema,
+  senderTypeSchema,
+  sessionStatusSchema,
+} from './session';
+
+const sessionRef = {
+  session_id: z.string(),
+  client_id: z.string(),
+  persona_id: z.string(),
+};
+
+const sessionData = z.object({
+  ...sessionRef,
+  status: sessionStatusSchema,
+  scheduled_at: isoDateTime.optional(),
+  started_at: isoDateTime.optional(),
+  ended_at: isoDateTime.optional(),
+  cancelled_at: isoDateTime.optional(),
+  duration_minutes: z.number(),
+  goals: z.array(z.string()).optional(),
+  summary: z.string().optional(),
+  insights: z.array(insightSchema).optional(),
+});
+export type SessionEventData = z.infer<typeof sessionData>;
+
+const envelope = <E extends string, D extends z.ZodType>(event: E, data: D) =>
+  z.object({ event_id: z.string(), event: z.literal(event), timestamp: isoDateTime, data });
+
+export const lifecycleEventSchema = z.discriminatedUnion('event', [
+  envelope('session.scheduled', sessionData),
+  envelope('session.started', sessionData),
+  envelope('session.ended', sessionData),
+  envelope('session.cancelled', sessionData),
+  envelope('message.created', z.object({ ...sessionRef, message: messageSchema })),
+  envelope('note.added', z.object({ ...sessionRef, note: noteSchema })),
+]);
+export type LifecycleEvent = z.infer<typeof lifecycleEventSchema>;
+export type EventName = LifecycleEvent['event'];
+export type SessionEventName = Extract<EventName, `session.${string}`>;
+
+/** Ephemeral: core NATS on `ss.live.session.<id>.typing`, never stored. */
+export const typingEventSchema = z.object({
+  session_id: z.string(),
+  sender_type: senderTypeSchema,
+  sender_id: z.string(),
+  is_typing: z.boolean(),
+  timestamp: isoDateTime,
+});
+export type TypingEvent = z.infer<typeof typingEventSchema>;

@@ -1,0 +1,65 @@
+/**
+ * The contract between the session runtime and whatever writes the persona's words: the local
+ * deterministic engine by default, LLM providers later. The runtime passes everything the engine
+ * needs (the workflow keeps only the last few turns), so engines hold no per-session state.
+ */
+import type { Persona } from '../schema';
+
+export type SenderType = 'client' | 'persona' | 'facilitator';
+
+export interface Turn {
+  sender_type: SenderType;
+  content: string;
+}
+
+/** opening: the session just started; response: answer the client; wrap_up: time is nearly up. */
+export type ReplyKind = 'opening' | 'response' | 'wrap_up';
+
+export interface ReplyContext {
+  session_id: string;
+  persona: Persona;
+  goals: string[];
+  kind: ReplyKind;
+  /** How many persona messages the session already has; with session_id it seeds any variation. */
+  persona_turn: number;
+  /** The last few turns, oldest first. */
+  recent_turns: Turn[];
+  /** The runtime's wrap-up cue has been given: steer towards closing. */
+  wrap_up: boolean;
+  /** Minutes left before the session ends by itself, when it has a duration. */
+  minutes_left?: number;
+}
+
+export interface PersonaReply {
+  content: string;
+  /** Engine-specific detail kept with the message (e.g. the therapeutic move chosen). */
+  metadata?: Record<string, unknown>;
+}
+
+export interface Insight {
+  type: 'pattern' | 'progress' | 'concern' | 'strength' | 'risk';
+  text: string;
+  confidence: number;
+}
+
+export interface AnalysisInput {
+  session_id: string;
+  persona: Persona;
+  goals: string[];
+  /** The whole transcript in order. */
+  transcript: Turn[];
+}
+
+export interface SessionAnalysis {
+  summary: string;
+  key_points: string[];
+  insights: Insight[];
+  mood_analysis: { primary: string; secondary: string; confidence: number };
+  recommended_focus_areas: string[];
+}
+
+export interface PersonaEngine {
+  readonly name: string;
+  reply(ctx: ReplyContext): Promise<PersonaReply>;
+  analyze(input: AnalysisInput): Promise<SessionAnalysis>;
+}

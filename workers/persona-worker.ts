@@ -1,0 +1,34 @@
+/**
+ * Persona pool: the persona's replies and session analysis on the `personas` task queue,
+ * scaled apart from the session pool (an LLM call is slow; bookkeeping is not).
+ */
+import type { Config } from '../lib/config';
+import { createLogger, type Logger } from '../lib/log';
+import { createPersonaActivities } from '../activities';
+import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
+import { createLocalEngine } from '../personas/engine/local';
+import { startPool, type RunningWorker, type StartOptions } from './pool';
+import { runMain } from './main';
+
+export function start(
+  config: Config,
+  log: Logger = createLogger('persona-worker', config.logging.level),
+  opts: StartOptions = {},
+): Promise<RunningWorker> {
+  // Definitions are validated before connecting, so a broken persona file fails fast with its name.
+  const personas = new PersonaRegistry(loadPersonaDefinitions());
+  return startPool(
+    {
+      pool: 'personas',
+      taskQueue: config.temporal.task_queues.personas,
+      workflows: false,
+      activities: ({ store }) =>
+        createPersonaActivities({ store, personas, engine: createLocalEngine() }),
+    },
+    config,
+    log,
+    opts,
+  );
+}
+
+if (require.main === module) runMain('persona-worker', start);

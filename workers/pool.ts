@@ -1,0 +1,105 @@
+/**
+ * What every worker pool process shares: connect to MongoDB, NATS and Temporal (waiting for
+ * them), run one Temporal worker on the pool's task queue, and stop by draining in-flight tasks
+ * before closing the connections. Each pool entry point only says what it runs.
+ */
+import * as os from 'node:os';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Config } from '../lib/config';
+import type { Logger } from '../lib/log';
+import { connectStore, type Store } from '../lib/mongo';
+import { connectBus, type Bus } from '../lib/bus';
+import { retryUntil } from '../lib/retry';
+import { installTemporalRuntime } from '../lib/temporal-runtime';
+
+export interface RunningWorker {
+  identity: string;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export interface PoolDeps {
+  store: Store;
+  bus: Bus;
+  identity: string;
+}
+
+export interface PoolDefinition {
+  pool: string;
+  taskQueue: string;
+  /** Run workflows too (from workflows/ or a prebuilt bundle). */
+  workflows: boolean;
+  activities(deps: PoolDeps): Promise<object> | object;
+  /** Extra options, e.g. concurrency limits. */
+  options?: Partial<WorkerOptions>;
+}
+
+export interface StartOptions {
+  /** A prebuilt workflow bundle (tests build it once); otherwise the worker bundles workflows/. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+}
+
+export async function startPool(
+  def: PoolDefinition,
+  config: Config,
+  log: Logger,
+  opts: StartOptions = {},
+): Promise<RunningWorker> {
+  installTemporalRuntime(log);
+  const identity = opts.identity ?? `${def.pool}-${process.pid}@${os.hostname()}`;
+  const waitFor = <T>(what: string, fn: () => Promise<T>) =>
+    retryUntil(fn, {
+      deadlineMs: 30_000,
+      onRetry: (err) => log.warn(`waiting for ${what}: ${(err as Error).message}`),
+    });
+
+  let store: Store | undefined;
+  let bus: Bus | undefined;
+  let connection: NativeConnection | undefined;
+  try {
+    store = await waitFor('mongodb', () => connectStore(config, identity));
+    bus = await waitFor('nats', () => connectBus(config, identity));
+    connection = await waitFor('temporal', () =>
+      NativeConnection.connect({ address: config.temporal.address }),
+    );
+
+    const workflowSource = !def.workflows
+      ? {}
+      : opts.workflowBundle
+        ? { workflowBundle: opts.workflowBundle }
+        : { workflowsPath: require.resolve('../workflows') };
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: def.taskQueue,
+      identity,
+      ...workflowSource,
+      activities: await def.activities({ store, bus, identity }),
+      shutdownGraceTime: '10 seconds',
+      ...def.options,
+    });
+
+    const running = worker.run();
+    log.info({ identity, taskQueue: def.taskQueue }, `${def.pool} worker polling`);
+
+    const [c, b, s] = [connection, bus, store];
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
+        await Promise.allSettled([c.close(), b.close(), s.close()]);
+        log.info(`${def.pool} worker stopped`);
+      })());
+    // A worker that dies on its own (a fatal core error) must not leave connections open.
+    running.catch((err: unknown) => {
+      log.error({ err }, 'worker failed');
+      void stop();
+    });
+    return { identity, worker, stop };
+  } catch (err) {
+    await Promise.allSettled([connection?.close(), bus?.close(), store?.close()]);
+    throw err;
+  }
+}

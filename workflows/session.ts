@@ -1,0 +1,408 @@
+/**
+ * One durable workflow per therapy session (id `session-<session_id>`): the single writer of the
+ * session's status, message order, notes and timers. Commands that need an answer are Updates
+ * whose validators reject bad transitions before anything reaches history; live state is a
+ * query; a plain `message` signal serves integrations that signal-with-start.
+ */
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SessionStoreActivities } from '../activities/session-store';
+import type { PersonaActivities } from '../activities/persona';
+import type { Message, Note, Session, SessionSpec } from '../lib/schemas/session';
+import type { ReplyKind, SenderType } from '../personas/engine/types';
+import { SessionState, type SessionStateSnapshot } from './session-state';
+import { SESSION_SEARCH_ATTRIBUTES as SA } from './search-attributes';
+
+// ---- messages ----
+
+export interface SendMessageInput {
+  /** Chosen by the caller, so a retried request is recognised and answered with the stored message. */
+  message_id: string;
+  content: string;
+  sender_type: SenderType;
+  sender_id: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface AddNoteInput {
+  note_id: string;
+  content: string;
+  author: string;
+}
+
+export interface SessionView extends Session {
+  pending_replies: number;
+}
+
+/** Answers once the session document exists, so a read right after creation finds it. */
+export const sessionCreatedUpdate = defineUpdate<Session>('sessionCreated');
+export const startSessionUpdate = defineUpdate<Session>('startSession');
+export const endSessionUpdate = defineUpdate<Session>('endSession');
+export const cancelSessionUpdate = defineUpdate<Session>('cancelSession');
+export const sendMessageUpdate = defineUpdate<Message, [SendMessageInput]>('sendMessage');
+export const addNoteUpdate = defineUpdate<Note, [AddNoteInput]>('addNote');
+export const messageSignal = defineSignal<[SendMessageInput]>('message');
+export const sessionStateQuery = defineQuery<SessionView>('sessionState');
+
+export interface SessionWorkflowOptions {
+  /** Task queue of the persona pool (configurable, so one Temporal can host several stacks). */
+  persona_task_queue?: string;
+  /** Continue-as-new after this many history events even if Temporal has not suggested it. */
+  continue_as_new_after_events?: number;
+}
+
+export interface SessionWorkflowInput {
+  spec: SessionSpec;
+  options?: SessionWorkflowOptions;
+  /** Present after continue-as-new. */
+  state?: SessionStateSnapshot;
+}
+
+/** Failure types the API maps to HTTP statuses. */
+export const FAILURE = {
+  invalidTransition: 'InvalidTransition',
+  invalidInput: 'InvalidInput',
+} as const;
+
+// ---- activities ----
+
+const localStore = proxyLocalActivities<SessionStoreActivities>({
+  // Short bookkeeping against MongoDB and NATS: local activities save a server round trip each.
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
+});
+
+/**
+ * Local activities run one at a time. Two in flight at once (an Update's write and the main
+ * loop's) can finish in either order live, while replay resolves them in history order, which
+ * reorders the commands that follow and breaks determinism. Serialising them also keeps the
+ * read models' writes in the order the workflow decided them.
+ */
+function serialized<T extends object>(activities: T): T {
+  let tail: Promise<unknown> = Promise.resolve();
+  return new Proxy(activities, {
+    get(target, name) {
+      const fn = (target as Record<string | symbol, (...args: unknown[]) => Promise<unknown>>)[
+        name
+      ]!;
+      return (...args: unknown[]) => {
+        const result = tail.then(() => fn(...args));
+        tail = result.catch(() => undefined);
+        return result;
+      };
+    },
+  });
+}
+
+const personaActivities = (taskQueue: string) =>
+  proxyActivities<PersonaActivities>({
+    taskQueue,
+    startToCloseTimeout: '2 minutes',
+    retry: {
+      initialInterval: '500 ms',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: ['UnknownPersona'],
+    },
+  });
+
+// ---- the workflow ----
+
+const WRAP_UP_MAX_LEAD_MS = 5 * 60_000;
+
+export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Session> {
+  const { spec } = input;
+  const state = SessionState.restore(spec, input.state);
+  const store = serialized(localStore);
+  const persona = personaActivities(input.options?.persona_task_queue ?? 'personas');
+  const ref = {
+    session_id: spec.session_id,
+    client_id: spec.client_id,
+    persona_id: spec.persona_id,
+  };
+  const now = () => new Date().toISOString();
+  let personaBusy = false;
+
+  const reject = (why: string | undefined) => {
+    if (why)
+      throw ApplicationFailure.create({
+        type: FAILURE.invalidTransition,
+        message: why,
+        nonRetryable: true,
+      });
+  };
+  const markStatus = () => upsertSearchAttributes([{ key: SA.status, value: state.status }]);
+
+  const record = async (message: Message, typing?: boolean): Promise<Message> => {
+    const seq = state.accept(message);
+    const stored = await store.recordMessage({
+      message: { ...message, seq },
+      session: ref,
+      ...(typing !== undefined
+        ? { typing: { sender_type: 'persona', sender_id: spec.persona_id, is_typing: typing } }
+        : {}),
+    });
+    // Only a stored message is answered: the reply never precedes what it replies to.
+    if (message.sender_type === 'client') state.awaitReply(message);
+    return stored;
+  };
+
+  const acceptMessage = async (msg: SendMessageInput): Promise<Message> => {
+    if (state.knows(msg.message_id)) return store.getMessage({ message_id: msg.message_id });
+    const message: Message = {
+      id: msg.message_id,
+      session_id: spec.session_id,
+      sender_type: msg.sender_type,
+      sender_id: msg.sender_id,
+      content: msg.content,
+      timestamp: now(),
+      ...(msg.metadata ? { metadata: msg.metadata } : {}),
+    };
+    // Typing starts with the stored client message: one round trip fewer before the reply.
+    return record(message, msg.sender_type === 'client' ? true : undefined);
+  };
+
+  const begin = async (): Promise<Session> => {
+    state.start(now());
+    markStatus();
+    await store.applyTransition({ session: state.toSession(), event: 'session.started' });
+    return state.toSession();
+  };
+
+  // ---- handlers ----
+
+  setHandler(sessionStateQuery, () => ({
+    ...state.toSession(),
+    pending_replies: state.pending.length,
+  }));
+
+  setHandler(sessionCreatedUpdate, async () => {
+    await condition(() => state.persisted);
+    return state.toSession();
+  });
+
+  setHandler(startSessionUpdate, begin, { validator: () => reject(state.whyNotStart()) });
+
+  setHandler(
+    endSessionUpdate,
+    async () => {
+      state.end(now());
+      markStatus();
+      // session.ended follows the analysis, in the main loop.
+      await store.applyTransition({ session: state.toSession() });
+      return state.toSession();
+    },
+    { validator: () => reject(state.whyNotEnd()) },
+  );
+
+  setHandler(
+    cancelSessionUpdate,
+    async () => {
+      state.cancel(now());
+      markStatus();
+      await store.applyTransition({ session: state.toSession(), event: 'session.cancelled' });
+      return state.toSession();
+    },
+    { validator: () => reject(state.whyNotCancel()) },
+  );
+
+  setHandler(sendMessageUpdate, acceptMessage, {
+    validator: (msg: SendMessageInput) => {
+      // A retry of an accepted message is answered, whatever the status is now.
+      if (state.knows(msg.message_id)) return;
+      reject(state.whyNotSend());
+    },
+  });
+
+  setHandler(messageSignal, async (msg) => {
+    const why = state.knows(msg.message_id) ? undefined : state.whyNotSend();
+    if (why) {
+      // A signal has no caller to answer; drop it visibly rather than fail the workflow.
+      log.warn('message signal ignored', { session_id: spec.session_id, reason: why });
+      return;
+    }
+    await acceptMessage(msg);
+  });
+
+  setHandler(
+    addNoteUpdate,
+    async (input) => {
+      const note: Note = {
+        id: input.note_id,
+        content: input.content,
+        author: input.author,
+        timestamp: now(),
+      };
+      state.addNote(note);
+      return store.recordNote({ note, session: ref });
+    },
+    { validator: (_input: AddNoteInput) => reject(state.whyNotNote()) },
+  );
+
+  // ---- persona turns ----
+
+  const personaTurn = async (kind: ReplyKind, inReplyTo: string[] = []): Promise<void> => {
+    personaBusy = true;
+    try {
+      if (kind !== 'response')
+        await store.publishTyping({
+          ...ref,
+          sender_type: 'persona',
+          sender_id: spec.persona_id,
+          is_typing: true,
+        });
+      const reply = await persona.generateReply({
+        session_id: spec.session_id,
+        persona_id: spec.persona_id,
+        persona_version: spec.persona_version,
+        goals: spec.goals,
+        kind,
+        persona_turn: state.personaTurns,
+        recent_turns: state.recent,
+        wrap_up: state.wrapUpGiven,
+        minutes_left: minutesLeft(),
+      });
+      if (state.status !== 'active') {
+        await store.publishTyping({
+          ...ref,
+          sender_type: 'persona',
+          sender_id: spec.persona_id,
+          is_typing: false,
+        });
+        return;
+      }
+      const message: Message = {
+        id: `m_${uuid4().replace(/-/g, '').slice(0, 16)}`,
+        session_id: spec.session_id,
+        sender_type: 'persona',
+        sender_id: spec.persona_id,
+        content: reply.content,
+        timestamp: now(),
+        metadata: {
+          ...reply.metadata,
+          kind,
+          ...(inReplyTo.length ? { in_reply_to: inReplyTo } : {}),
+        },
+      };
+      await record(message, false);
+    } finally {
+      personaBusy = false;
+    }
+  };
+
+  const endAtMs = () =>
+    state.startedAt ? Date.parse(state.startedAt) + spec.duration_minutes * 60_000 : Infinity;
+  const wrapUpAtMs = () =>
+    endAtMs() - Math.min(WRAP_UP_MAX_LEAD_MS, spec.duration_minutes * 60_000 * 0.2);
+  const minutesLeft = () =>
+    state.startedAt ? Math.max(0, Math.round((endAtMs() - Date.now()) / 60_000)) : undefined;
+
+  const historyLimit = input.options?.continue_as_new_after_events;
+  const shouldContinueAsNew = () =>
+    workflowInfo().continueAsNewSuggested ||
+    (historyLimit !== undefined && workflowInfo().historyLength >= historyLimit);
+
+  const continueFresh = async (): Promise<never> => {
+    // Only between turns: nothing in flight, every handler finished, so nothing is lost or reordered.
+    await condition(() => allHandlersFinished() && !personaBusy);
+    return continueAsNew<typeof sessionWorkflow>({
+      spec,
+      options: input.options,
+      state: state.snapshot(),
+    });
+  };
+
+  // ---- main ----
+
+  if (!state.persisted) {
+    upsertSearchAttributes([
+      { key: SA.clientId, value: spec.client_id },
+      { key: SA.personaId, value: spec.persona_id },
+      { key: SA.status, value: state.status },
+      ...(spec.scheduled_at ? [{ key: SA.scheduledAt, value: new Date(spec.scheduled_at) }] : []),
+    ]);
+    upsertMemo({
+      client_id: spec.client_id,
+      persona_id: spec.persona_id,
+      goals: spec.goals,
+      duration_minutes: spec.duration_minutes,
+    });
+    await store.applyTransition({ session: state.toSession(), event: 'session.scheduled' });
+    state.persisted = true;
+  }
+
+  // Scheduled: wait for /start, a cancel, or the scheduled time (a durable timer).
+  while (state.status === 'scheduled') {
+    if (shouldContinueAsNew()) return continueFresh();
+    const startAt = spec.scheduled_at ? Date.parse(spec.scheduled_at) : undefined;
+    if (startAt !== undefined && startAt <= Date.now()) {
+      await begin();
+      break;
+    }
+    const changed = () => state.status !== 'scheduled' || shouldContinueAsNew();
+    if (startAt === undefined) await condition(changed);
+    else await condition(changed, startAt - Date.now());
+  }
+
+  // Active: the persona opens, answers client messages, gives a wrap-up cue, and the session
+  // ends itself when its duration is spent.
+  while (state.status === 'active') {
+    if (!state.openingSent) {
+      state.openingSent = true;
+      await personaTurn('opening');
+      continue;
+    }
+    if (state.pending.length > 0) {
+      const batch = state.takePending();
+      await personaTurn(
+        'response',
+        batch.map((m) => m.id),
+      );
+      continue;
+    }
+    if (!state.wrapUpGiven && Date.now() >= wrapUpAtMs()) {
+      state.wrapUpGiven = true;
+      await personaTurn('wrap_up');
+      continue;
+    }
+    if (Date.now() >= endAtMs()) {
+      state.end(now());
+      markStatus();
+      await store.applyTransition({ session: state.toSession() });
+      break;
+    }
+    if (shouldContinueAsNew()) return continueFresh();
+    const nextTimer = Math.min(state.wrapUpGiven ? Infinity : wrapUpAtMs(), endAtMs()) - Date.now();
+    await condition(
+      () => state.status !== 'active' || state.pending.length > 0 || shouldContinueAsNew(),
+      Math.max(1, nextTimer),
+    );
+  }
+
+  if (state.status === 'completed') {
+    const analysis = await persona.analyzeSession({ ...ref, goals: spec.goals });
+    await store.applyTransition({
+      session: { ...state.toSession(), summary: analysis.summary, insights: analysis.insights },
+      event: 'session.ended',
+    });
+  }
+
+  await condition(allHandlersFinished);
+  return state.toSession();
+}
