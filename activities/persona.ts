@@ -5,11 +5,13 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Store } from '../lib/mongo';
-import { COLLECTIONS } from '../lib/store/collections';
-import type { Insight, Session } from '../lib/schemas/session';
+import { COLLECTIONS, type MessageDoc, type SessionDoc } from '../lib/store/collections';
+import type { Bus } from '../lib/bus';
+import { publishTyping } from '../lib/events';
+import type { Insight, Message } from '../lib/schemas/session';
 import type { Persona } from '../personas/schema';
 import type { PersonaEngine, PersonaReply, ReplyKind, Turn } from '../personas/engine/types';
-import type { StoredMessage, SessionRef } from './session-store';
+import { announceMessage, storeMessageOnce, type SessionRef } from './transcript';
 
 export interface PersonaLookup {
   get(personaId: string): Persona | undefined;
@@ -17,6 +19,7 @@ export interface PersonaLookup {
 
 export interface PersonaActivityDeps {
   store: Store;
+  bus: Bus;
   personas: PersonaLookup;
   engine: PersonaEngine;
 }
@@ -33,12 +36,21 @@ export interface ReplyRequest {
   minutes_left?: number;
 }
 
+/** A reply to write into the transcript: its id, place and time are decided by the workflow. */
+export interface RespondRequest extends ReplyRequest {
+  session: SessionRef;
+  message_id: string;
+  seq: number;
+  timestamp: string;
+  in_reply_to: string[];
+}
+
 export interface AnalysisResult {
   summary: string;
   insights: Insight[];
 }
 
-export function createPersonaActivities({ store, personas, engine }: PersonaActivityDeps) {
+export function createPersonaActivities({ store, bus, personas, engine }: PersonaActivityDeps) {
   const persona = (id: string): Persona => {
     const found = personas.get(id);
     if (!found) {
@@ -51,30 +63,74 @@ export function createPersonaActivities({ store, personas, engine }: PersonaActi
     return found;
   };
 
+  const typing = (session: SessionRef, isTyping: boolean) =>
+    publishTyping(bus, {
+      session_id: session.session_id,
+      sender_type: 'persona',
+      sender_id: session.persona_id,
+      is_typing: isTyping,
+      timestamp: new Date().toISOString(),
+    });
+
+  const generate = async (req: ReplyRequest): Promise<PersonaReply> => {
+    const started = performance.now();
+    const reply = await engine.reply({
+      session_id: req.session_id,
+      persona: persona(req.persona_id),
+      goals: req.goals,
+      kind: req.kind,
+      persona_turn: req.persona_turn,
+      recent_turns: req.recent_turns,
+      wrap_up: req.wrap_up,
+      ...(req.minutes_left !== undefined ? { minutes_left: req.minutes_left } : {}),
+    });
+    Context.current().log.debug('persona reply', {
+      engine: engine.name,
+      ms: Math.round(performance.now() - started),
+    });
+    return { content: reply.content, metadata: { ...reply.metadata, engine: engine.name } };
+  };
+
   return {
+    /**
+     * Writes the persona's next message: typing on, generate, store once, publish, typing off.
+     * Publishing from here saves the session workflow a round trip on every turn; a retry
+     * after the write returns the stored message, never a second one.
+     */
+    async respond(req: RespondRequest): Promise<Message> {
+      typing(req.session, true);
+      try {
+        const reply = await generate(req);
+        const stored = await storeMessageOnce(store, {
+          id: req.message_id,
+          session_id: req.session.session_id,
+          sender_type: 'persona',
+          sender_id: req.session.persona_id,
+          content: reply.content,
+          timestamp: req.timestamp,
+          metadata: {
+            ...reply.metadata,
+            kind: req.kind,
+            ...(req.in_reply_to.length ? { in_reply_to: req.in_reply_to } : {}),
+          },
+          seq: req.seq,
+        });
+        await announceMessage(bus, req.session, stored);
+        return stored;
+      } finally {
+        typing(req.session, false);
+      }
+    },
+
+    /** A reply without writing it anywhere (persona previews and tests of the engine). */
     async generateReply(req: ReplyRequest): Promise<PersonaReply> {
-      const started = performance.now();
-      const reply = await engine.reply({
-        session_id: req.session_id,
-        persona: persona(req.persona_id),
-        goals: req.goals,
-        kind: req.kind,
-        persona_turn: req.persona_turn,
-        recent_turns: req.recent_turns,
-        wrap_up: req.wrap_up,
-        ...(req.minutes_left !== undefined ? { minutes_left: req.minutes_left } : {}),
-      });
-      Context.current().log.debug('persona reply', {
-        engine: engine.name,
-        ms: Math.round(performance.now() - started),
-      });
-      return { content: reply.content, metadata: { ...reply.metadata, engine: engine.name } };
+      return generate(req);
     },
 
     /** Reads the whole transcript, analyses it and stores the summary and insights on the session. */
     async analyzeSession(req: SessionRef & { goals: string[] }): Promise<AnalysisResult> {
       const transcript = await store.db
-        .collection<StoredMessage>(COLLECTIONS.messages)
+        .collection<MessageDoc>(COLLECTIONS.messages)
         .find(
           { session_id: req.session_id },
           { projection: { _id: 0, sender_type: 1, content: 1, seq: 1 } },
@@ -87,8 +143,8 @@ export function createPersonaActivities({ store, personas, engine }: PersonaActi
         goals: req.goals,
         transcript: transcript.map((m) => ({ sender_type: m.sender_type, content: m.content })),
       });
-      await store.db.collection<Session>(COLLECTIONS.sessions).updateOne(
-        { session_id: req.session_id },
+      await store.db.collection<SessionDoc>(COLLECTIONS.sessions).updateOne(
+        { _id: req.session_id },
         {
           $set: {
             summary: analysis.summary,

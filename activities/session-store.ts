@@ -6,36 +6,33 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Store } from '../lib/mongo';
 import type { Bus } from '../lib/bus';
-import { COLLECTIONS, isDuplicateKey } from '../lib/store/collections';
-import { eventId, publishSessionEvent, publishTyping as publishTypingEvent } from '../lib/events';
+import {
+  COLLECTIONS,
+  isDuplicateKey,
+  type MessageDoc,
+  type NoteDoc,
+  type SessionDoc,
+} from '../lib/store/collections';
+import { eventId, publishSessionEvent } from '../lib/events';
+import {
+  announceMessage,
+  storeMessageOnce,
+  type SessionRef,
+  type StoredMessage,
+} from './transcript';
 import type { Message, Note, Session } from '../lib/schemas/session';
 import type { SessionEventData, SessionEventName } from '../lib/schemas/events';
-import type { SenderType } from '../personas/engine/types';
 
 export interface SessionStoreDeps {
   store: Store;
   bus: Bus;
 }
 
-export interface SessionRef {
-  session_id: string;
-  client_id: string;
-  persona_id: string;
-}
-
-export interface TypingState {
-  sender_type: SenderType;
-  sender_id: string;
-  is_typing: boolean;
-}
-
-/** A message as stored: `seq` orders the transcript. */
-export type StoredMessage = Message & { seq: number };
+export type { SessionRef, StoredMessage };
 
 export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
-  const sessions = store.db.collection<Session>(COLLECTIONS.sessions);
-  const messages = store.db.collection<StoredMessage>(COLLECTIONS.messages);
-  const notes = store.db.collection<Note & { session_id: string }>(COLLECTIONS.notes);
+  const sessions = store.db.collection<SessionDoc>(COLLECTIONS.sessions);
+  const notes = store.db.collection<NoteDoc>(COLLECTIONS.notes);
 
   const insertOnce = async (insert: () => Promise<unknown>): Promise<void> => {
     try {
@@ -51,7 +48,7 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
     async applyTransition(input: { session: Session; event?: SessionEventName }): Promise<void> {
       const { session, event } = input;
       await sessions.updateOne(
-        { session_id: session.session_id },
+        { _id: session.session_id },
         { $set: { ...session, updated_at: new Date().toISOString() } },
         { upsert: true },
       );
@@ -80,45 +77,22 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
       });
     },
 
-    /** Stores a message once, publishes message.created, and optionally a typing indicator. */
-    async recordMessage(input: {
-      message: StoredMessage;
-      session: SessionRef;
-      typing?: TypingState;
-    }): Promise<Message> {
-      const { message, session, typing } = input;
-      await insertOnce(() => messages.insertOne({ ...message }));
-      await sessions.updateOne(
-        { session_id: session.session_id },
-        { $max: { message_count: message.seq } },
-      );
-      const { seq: _seq, ...publicMessage } = message;
-      await publishSessionEvent(bus, session.session_id, {
-        event_id: eventId(session.session_id, 'message.created', message.id),
-        event: 'message.created',
-        timestamp: message.timestamp,
-        data: { ...session, message: publicMessage },
-      });
-      if (typing)
-        publishTypingEvent(bus, {
-          session_id: session.session_id,
-          ...typing,
-          timestamp: new Date().toISOString(),
-        });
-      return publicMessage;
+    /** Stores a message once and publishes message.created. */
+    async recordMessage(input: { message: StoredMessage; session: SessionRef }): Promise<Message> {
+      const stored = await storeMessageOnce(store, input.message);
+      await announceMessage(bus, input.session, stored);
+      return stored;
     },
 
     /** The stored form of an accepted message, to answer a retried send. */
     async getMessage(input: { message_id: string }): Promise<Message> {
-      const found = await messages.findOne(
-        { id: input.message_id },
-        { projection: { _id: 0, seq: 0 } },
-      );
+      const found = await store.db
+        .collection<MessageDoc>(COLLECTIONS.messages)
+        .findOne({ _id: input.message_id }, { projection: { _id: 0, seq: 0 } });
       if (!found) {
         throw ApplicationFailure.create({
           type: 'MessageNotFound',
           message: `message ${input.message_id} not stored`,
-          nonRetryable: false,
         });
       }
       return found;
@@ -126,7 +100,9 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
 
     async recordNote(input: { note: Note; session: SessionRef }): Promise<Note> {
       const { note, session } = input;
-      await insertOnce(() => notes.insertOne({ ...note, session_id: session.session_id }));
+      await insertOnce(() =>
+        notes.insertOne({ _id: note.id, ...note, session_id: session.session_id }),
+      );
       await publishSessionEvent(bus, session.session_id, {
         event_id: eventId(session.session_id, 'note.added', note.id),
         event: 'note.added',
@@ -134,17 +110,6 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
         data: { ...session, note },
       });
       return note;
-    },
-
-    async publishTyping(input: SessionRef & TypingState): Promise<void> {
-      publishTypingEvent(bus, {
-        session_id: input.session_id,
-        sender_type: input.sender_type,
-        sender_id: input.sender_id,
-        is_typing: input.is_typing,
-        timestamp: new Date().toISOString(),
-      });
-      await bus.nc.flush();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { freePorts } from '../scripts/stack/ports';
 import { harnessState } from './helpers/harness-state';
@@ -87,7 +87,18 @@ describe('npm start (the dev stack)', () => {
       expect(await exited).toBe(0);
       expect(pids.filter(isAlive)).toEqual([]);
     } finally {
+      // A failed run must not leave the stack's children (own process groups) behind.
+      if (stack.exitCode === null) {
+        stack.kill('SIGINT');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000).unref())]);
+      }
       if (stack.exitCode === null) stack.kill('SIGKILL');
+      const pidFile = path.join(dataDir, 'stack.pids.json');
+      if (existsSync(pidFile)) {
+        for (const { pid } of JSON.parse(readFileSync(pidFile, 'utf8')) as Array<{ pid: number }>) {
+          if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+        }
+      }
     }
   }, 180_000);
 });

@@ -227,6 +227,37 @@ describe('a session through the REST API', () => {
     expect((await rt.http('POST', '/api/v1/sessions/s_doesnotexist0000/start')).status).toBe(404);
   });
 
+  it('shows the persona typing around its reply, on the ephemeral live subject', async () => {
+    const { session_id: id } = await createSession();
+    const events = await collectEvents(rt.bus, id);
+    await rt.http('POST', `/api/v1/sessions/${id}/start`);
+    await events.next(fromPersona, 'the opening message');
+
+    const typing: Array<{ is_typing: boolean; sender_type: string; sender_id: string }> = [];
+    const sub = rt.bus.nc.subscribe(`ss.live.session.${id}.typing`, {
+      callback: (_err, msg) => {
+        typing.push(msg.json());
+      },
+    });
+    await rt.bus.nc.flush();
+    const sent = await rt.http('POST', `/api/v1/sessions/${id}/messages`, {
+      content: 'I argued with my sister.',
+    });
+    await events.next(
+      (e) =>
+        e.event === 'message.created' &&
+        (e.data.message.metadata?.in_reply_to as string[] | undefined)?.[0] === sent.body.id,
+      'the reply',
+    );
+    await waitFor('typing to stop', () => typing.some((t) => !t.is_typing));
+    expect(typing.map((t) => t.is_typing)).toEqual([true, false]);
+    expect(typing[0]).toMatchObject({ sender_type: 'persona', sender_id: 'dr_morgan_hayes' });
+    sub.unsubscribe();
+    // Typing indicators are not part of the durable stream.
+    expect(events.events.every((e) => !e.event.includes('typing'))).toBe(true);
+    await events.stop();
+  });
+
   it('stores injected persona and facilitator messages without generating a reply to them', async () => {
     const { session_id: id } = await createSession();
     const events = await collectEvents(rt.bus, id);

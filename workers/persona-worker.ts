@@ -22,8 +22,8 @@ export function start(
       pool: 'personas',
       taskQueue: config.temporal.task_queues.personas,
       workflows: false,
-      activities: ({ store }) =>
-        createPersonaActivities({ store, personas, engine: createLocalEngine() }),
+      activities: ({ store, bus }) =>
+        createPersonaActivities({ store, bus, personas, engine: createLocalEngine() }),
     },
     config,
     log,

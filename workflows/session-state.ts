@@ -144,7 +144,6 @@ export class SessionState {
   /** Adds a message to the conversation and returns its place (seq) in the transcript. */
   accept(message: Message): number {
     this.messageCount++;
-    this.remember(message.id);
     this.pushTurn(message.sender_type, message.content);
     if (message.sender_type === 'persona') this.personaTurns++;
     return this.messageCount;
@@ -186,7 +185,8 @@ export class SessionState {
     if (this.recent.length > RECENT_TURNS) this.recent.splice(0, this.recent.length - RECENT_TURNS);
   }
 
-  private remember(id: string): void {
+  /** Marks an id as accepted as soon as it is queued, so a retry arriving meanwhile is recognised. */
+  remember(id: string): void {
     this.knownIds.push(id);
     if (this.knownIds.length > REMEMBERED_IDS)
       this.knownIds.splice(0, this.knownIds.length - REMEMBERED_IDS);

@@ -24,8 +24,10 @@ import {
 import type { SessionStoreActivities } from '../activities/session-store';
 import type { PersonaActivities } from '../activities/persona';
 import type { Message, Note, Session, SessionSpec } from '../lib/schemas/session';
+import type { SessionEventName } from '../lib/schemas/events';
 import type { ReplyKind, SenderType } from '../personas/engine/types';
 import { SessionState, type SessionStateSnapshot } from './session-state';
+import { Sequencer } from './sequencer';
 import { SESSION_SEARCH_ATTRIBUTES as SA } from './search-attributes';
 
 // ---- messages ----
@@ -35,7 +37,8 @@ export interface SendMessageInput {
   message_id: string;
   content: string;
   sender_type: SenderType;
-  sender_id: string;
+  /** Needed for facilitators; a client or persona message speaks for the session's own. */
+  sender_id?: string;
   metadata?: Record<string, unknown>;
 }
 
@@ -81,33 +84,11 @@ export const FAILURE = {
 
 // ---- activities ----
 
-const localStore = proxyLocalActivities<SessionStoreActivities>({
+const store = proxyLocalActivities<SessionStoreActivities>({
   // Short bookkeeping against MongoDB and NATS: local activities save a server round trip each.
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
-
-/**
- * Local activities run one at a time. Two in flight at once (an Update's write and the main
- * loop's) can finish in either order live, while replay resolves them in history order, which
- * reorders the commands that follow and breaks determinism. Serialising them also keeps the
- * read models' writes in the order the workflow decided them.
- */
-function serialized<T extends object>(activities: T): T {
-  let tail: Promise<unknown> = Promise.resolve();
-  return new Proxy(activities, {
-    get(target, name) {
-      const fn = (target as Record<string | symbol, (...args: unknown[]) => Promise<unknown>>)[
-        name
-      ]!;
-      return (...args: unknown[]) => {
-        const result = tail.then(() => fn(...args));
-        tail = result.catch(() => undefined);
-        return result;
-      };
-    },
-  });
-}
 
 const personaActivities = (taskQueue: string) =>
   proxyActivities<PersonaActivities>({
@@ -129,8 +110,8 @@ const WRAP_UP_MAX_LEAD_MS = 5 * 60_000;
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Session> {
   const { spec } = input;
   const state = SessionState.restore(spec, input.state);
-  const store = serialized(localStore);
   const persona = personaActivities(input.options?.persona_task_queue ?? 'personas');
+  const writes = new Sequencer();
   const ref = {
     session_id: spec.session_id,
     client_id: spec.client_id,
@@ -148,40 +129,46 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       });
   };
   const markStatus = () => upsertSearchAttributes([{ key: SA.status, value: state.status }]);
+  const saveState = (event?: SessionEventName, extra: Partial<Session> = {}) =>
+    writes.run(() =>
+      store.applyTransition({
+        session: { ...state.toSession(), ...extra },
+        ...(event ? { event } : {}),
+      }),
+    );
 
-  const record = async (message: Message, typing?: boolean): Promise<Message> => {
-    const seq = state.accept(message);
-    const stored = await store.recordMessage({
-      message: { ...message, seq },
-      session: ref,
-      ...(typing !== undefined
-        ? { typing: { sender_type: 'persona', sender_id: spec.persona_id, is_typing: typing } }
-        : {}),
+  const acceptMessage = (msg: SendMessageInput): Promise<Message> => {
+    if (state.knows(msg.message_id))
+      return writes.run(() => store.getMessage({ message_id: msg.message_id }));
+    state.remember(msg.message_id);
+    return writes.run(async () => {
+      // Place and time are taken when the write runs, so seq, timestamps and events agree.
+      const message: Message = {
+        id: msg.message_id,
+        session_id: spec.session_id,
+        sender_type: msg.sender_type,
+        sender_id:
+          msg.sender_type === 'client'
+            ? spec.client_id
+            : msg.sender_type === 'persona'
+              ? spec.persona_id
+              : (msg.sender_id ?? 'facilitator'),
+        content: msg.content,
+        timestamp: now(),
+        ...(msg.metadata ? { metadata: msg.metadata } : {}),
+      };
+      const seq = state.accept(message);
+      const stored = await store.recordMessage({ message: { ...message, seq }, session: ref });
+      // Only a stored message is answered: a reply never precedes what it replies to.
+      if (message.sender_type === 'client') state.awaitReply(message);
+      return stored;
     });
-    // Only a stored message is answered: the reply never precedes what it replies to.
-    if (message.sender_type === 'client') state.awaitReply(message);
-    return stored;
-  };
-
-  const acceptMessage = async (msg: SendMessageInput): Promise<Message> => {
-    if (state.knows(msg.message_id)) return store.getMessage({ message_id: msg.message_id });
-    const message: Message = {
-      id: msg.message_id,
-      session_id: spec.session_id,
-      sender_type: msg.sender_type,
-      sender_id: msg.sender_id,
-      content: msg.content,
-      timestamp: now(),
-      ...(msg.metadata ? { metadata: msg.metadata } : {}),
-    };
-    // Typing starts with the stored client message: one round trip fewer before the reply.
-    return record(message, msg.sender_type === 'client' ? true : undefined);
   };
 
   const begin = async (): Promise<Session> => {
     state.start(now());
     markStatus();
-    await store.applyTransition({ session: state.toSession(), event: 'session.started' });
+    await saveState('session.started');
     return state.toSession();
   };
 
@@ -205,7 +192,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       state.end(now());
       markStatus();
       // session.ended follows the analysis, in the main loop.
-      await store.applyTransition({ session: state.toSession() });
+      await saveState();
       return state.toSession();
     },
     { validator: () => reject(state.whyNotEnd()) },
@@ -216,7 +203,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     async () => {
       state.cancel(now());
       markStatus();
-      await store.applyTransition({ session: state.toSession(), event: 'session.cancelled' });
+      await saveState('session.cancelled');
       return state.toSession();
     },
     { validator: () => reject(state.whyNotCancel()) },
@@ -242,65 +229,55 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   setHandler(
     addNoteUpdate,
-    async (input) => {
-      const note: Note = {
-        id: input.note_id,
-        content: input.content,
-        author: input.author,
-        timestamp: now(),
-      };
-      state.addNote(note);
-      return store.recordNote({ note, session: ref });
-    },
+    (input) =>
+      writes.run(async () => {
+        const note: Note = {
+          id: input.note_id,
+          content: input.content,
+          author: input.author,
+          timestamp: now(),
+        };
+        state.addNote(note);
+        return store.recordNote({ note, session: ref });
+      }),
     { validator: (_input: AddNoteInput) => reject(state.whyNotNote()) },
   );
 
   // ---- persona turns ----
 
+  /**
+   * The persona's next message, written and published by the persona activity itself (one round
+   * trip fewer per turn). It runs in the write sequence: a message sent meanwhile takes its place
+   * after the reply, so the transcript and the live events keep one order.
+   */
   const personaTurn = async (kind: ReplyKind, inReplyTo: string[] = []): Promise<void> => {
     personaBusy = true;
     try {
-      if (kind !== 'response')
-        await store.publishTyping({
-          ...ref,
-          sender_type: 'persona',
-          sender_id: spec.persona_id,
-          is_typing: true,
-        });
-      const reply = await persona.generateReply({
-        session_id: spec.session_id,
-        persona_id: spec.persona_id,
-        persona_version: spec.persona_version,
-        goals: spec.goals,
-        kind,
-        persona_turn: state.personaTurns,
-        recent_turns: state.recent,
-        wrap_up: state.wrapUpGiven,
-        minutes_left: minutesLeft(),
-      });
-      if (state.status !== 'active') {
-        await store.publishTyping({
-          ...ref,
-          sender_type: 'persona',
-          sender_id: spec.persona_id,
-          is_typing: false,
-        });
-        return;
-      }
-      const message: Message = {
-        id: `m_${uuid4().replace(/-/g, '').slice(0, 16)}`,
-        session_id: spec.session_id,
-        sender_type: 'persona',
-        sender_id: spec.persona_id,
-        content: reply.content,
-        timestamp: now(),
-        metadata: {
-          ...reply.metadata,
+      await writes.run(async () => {
+        const seq = state.messageCount + 1;
+        const reply = await persona.respond({
+          session_id: spec.session_id,
+          persona_id: spec.persona_id,
+          ...(spec.persona_version !== undefined ? { persona_version: spec.persona_version } : {}),
+          goals: spec.goals,
           kind,
-          ...(inReplyTo.length ? { in_reply_to: inReplyTo } : {}),
-        },
-      };
-      await record(message, false);
+          persona_turn: state.personaTurns,
+          recent_turns: state.recent,
+          wrap_up: state.wrapUpGiven,
+          ...(minutesLeft() !== undefined ? { minutes_left: minutesLeft() } : {}),
+          session: ref,
+          message_id: `m_${uuid4().replace(/-/g, '').slice(0, 16)}`,
+          seq,
+          timestamp: now(),
+          in_reply_to: inReplyTo,
+        });
+        state.remember(reply.id);
+        state.accept(reply);
+      });
+    } catch (err) {
+      // The persona pool could not answer after its retries (e.g. an LLM outage). The session
+      // goes on; the unanswered messages stay in the transcript.
+      log.error('persona turn failed', { session_id: spec.session_id, kind, error: String(err) });
     } finally {
       personaBusy = false;
     }
@@ -320,7 +297,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   const continueFresh = async (): Promise<never> => {
     // Only between turns: nothing in flight, every handler finished, so nothing is lost or reordered.
-    await condition(() => allHandlersFinished() && !personaBusy);
+    await condition(() => allHandlersFinished() && !personaBusy && writes.idle);
     return continueAsNew<typeof sessionWorkflow>({
       spec,
       options: input.options,
@@ -343,7 +320,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       goals: spec.goals,
       duration_minutes: spec.duration_minutes,
     });
-    await store.applyTransition({ session: state.toSession(), event: 'session.scheduled' });
+    await saveState('session.scheduled');
     state.persisted = true;
   }
 
@@ -384,7 +361,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (Date.now() >= endAtMs()) {
       state.end(now());
       markStatus();
-      await store.applyTransition({ session: state.toSession() });
+      await saveState();
       break;
     }
     if (shouldContinueAsNew()) return continueFresh();
@@ -397,10 +374,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
   if (state.status === 'completed') {
     const analysis = await persona.analyzeSession({ ...ref, goals: spec.goals });
-    await store.applyTransition({
-      session: { ...state.toSession(), summary: analysis.summary, insights: analysis.insights },
-      event: 'session.ended',
-    });
+    await saveState('session.ended', { summary: analysis.summary, insights: analysis.insights });
   }
 
   await condition(allHandlersFinished);

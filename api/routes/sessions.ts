@@ -76,16 +76,8 @@ export function sessionRoutes(
   router.post('/:id/messages', async (ctx) => {
     const sessionId = id(ctx);
     const body = validate(sendMessageRequestSchema, ctx.state.body);
-    const session = await service.findSession(sessionId);
-    // The sender is who the message speaks for: the session's client or persona, or the acting facilitator.
-    const senderId =
-      body.sender_type === 'client'
-        ? session.client_id
-        : body.sender_type === 'persona'
-          ? session.persona_id
-          : actorOf(ctx).name;
     ctx.status = 201;
-    ctx.body = await service.sendMessage(sessionId, body, senderId);
+    ctx.body = await service.sendMessage(sessionId, body, actorOf(ctx));
   });
 
   router.get('/:id/messages', async (ctx) => {

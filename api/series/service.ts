@@ -25,7 +25,7 @@ export class SeriesService {
   ) {}
 
   private get col() {
-    return this.db.collection<Series>(SERIES_COLLECTION);
+    return this.db.collection<Series & { _id: string }>(SERIES_COLLECTION);
   }
 
   async create(req: CreateSeriesRequest, actor: Actor): Promise<Series> {
@@ -60,7 +60,7 @@ export class SeriesService {
       metadata: series.metadata,
       options: this.sessions.workflowOptions(),
     };
-    await this.col.insertOne({ ...series });
+    await this.col.insertOne({ _id: series.series_id, ...series });
     try {
       await this.temporal.schedule.create({
         scheduleId: scheduleIdFor(series.series_id),
@@ -80,7 +80,7 @@ export class SeriesService {
         memo: { client_id: series.client_id, persona_id: series.persona_id },
       });
     } catch (err) {
-      await this.col.deleteOne({ series_id: series.series_id });
+      await this.col.deleteOne({ _id: series.series_id });
       throw err;
     }
     return this.get(series.series_id);
@@ -105,7 +105,7 @@ export class SeriesService {
   }
 
   async get(seriesId: string): Promise<Series> {
-    const series = await this.col.findOne({ series_id: seriesId }, { projection: { _id: 0 } });
+    const series = await this.col.findOne({ _id: seriesId }, { projection: { _id: 0 } });
     if (!series) throw new NotFoundError(`Series ${seriesId} not found`);
     const description = await this.schedule(seriesId).describe();
     return {
@@ -117,14 +117,14 @@ export class SeriesService {
   async pause(seriesId: string, actor: Actor): Promise<Series> {
     await this.findOrThrow(seriesId);
     await this.schedule(seriesId).pause(`paused by ${actor.name}`);
-    await this.col.updateOne({ series_id: seriesId }, { $set: { status: 'paused' } });
+    await this.col.updateOne({ _id: seriesId }, { $set: { status: 'paused' } });
     return this.get(seriesId);
   }
 
   async resume(seriesId: string, actor: Actor): Promise<Series> {
     await this.findOrThrow(seriesId);
     await this.schedule(seriesId).unpause(`resumed by ${actor.name}`);
-    await this.col.updateOne({ series_id: seriesId }, { $set: { status: 'active' } });
+    await this.col.updateOne({ _id: seriesId }, { $set: { status: 'active' } });
     return this.get(seriesId);
   }
 
@@ -136,11 +136,11 @@ export class SeriesService {
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw err;
     }
-    await this.col.deleteOne({ series_id: seriesId });
+    await this.col.deleteOne({ _id: seriesId });
   }
 
   private async findOrThrow(seriesId: string): Promise<Series> {
-    const series = await this.col.findOne({ series_id: seriesId }, { projection: { _id: 0 } });
+    const series = await this.col.findOne({ _id: seriesId }, { projection: { _id: 0 } });
     if (!series) throw new NotFoundError(`Series ${seriesId} not found`);
     return series;
   }

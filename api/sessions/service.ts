@@ -20,7 +20,12 @@ import {
   ValidationError,
 } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { COLLECTIONS } from '../../lib/store/collections';
+import {
+  COLLECTIONS,
+  type MessageDoc,
+  type NoteDoc,
+  type SessionDoc,
+} from '../../lib/store/collections';
 import type {
   AddNoteRequest,
   CreateSessionRequest,
@@ -30,7 +35,6 @@ import type {
   Session,
   SessionSpec,
 } from '../../lib/schemas/session';
-import type { StoredMessage } from '../../activities/session-store';
 import {
   FAILURE,
   addNoteUpdate,
@@ -71,7 +75,7 @@ export class SessionService {
   ) {}
 
   private get sessions() {
-    return this.db.collection<Session>(COLLECTIONS.sessions);
+    return this.db.collection<SessionDoc>(COLLECTIONS.sessions);
   }
 
   async create(req: CreateSessionRequest, actor: Actor): Promise<Session> {
@@ -132,7 +136,7 @@ export class SessionService {
     const [messages, notes] = await Promise.all([
       this.messagesOf(sessionId, { limit: 10_000 }),
       this.db
-        .collection<Note & { session_id: string }>(COLLECTIONS.notes)
+        .collection<NoteDoc>(COLLECTIONS.notes)
         .find({ session_id: sessionId }, { projection: { _id: 0, session_id: 0 } })
         .sort({ timestamp: 1, id: 1 })
         .toArray(),
@@ -152,11 +156,7 @@ export class SessionService {
     return this.call(sessionId, () => this.handle(sessionId).executeUpdate(cancelSessionUpdate));
   }
 
-  async sendMessage(
-    sessionId: string,
-    req: SendMessageRequest,
-    senderId: string,
-  ): Promise<Message> {
+  async sendMessage(sessionId: string, req: SendMessageRequest, actor: Actor): Promise<Message> {
     const messageId = newId('message');
     return this.call(sessionId, () =>
       this.handle(sessionId).executeUpdate(sendMessageUpdate, {
@@ -165,7 +165,8 @@ export class SessionService {
             message_id: messageId,
             content: req.content,
             sender_type: req.sender_type,
-            sender_id: senderId,
+            // The workflow fills in the session's client or persona; a facilitator speaks as themself.
+            ...(req.sender_type === 'facilitator' ? { sender_id: actor.name } : {}),
             ...(req.metadata ? { metadata: req.metadata } : {}),
           },
         ],
@@ -193,7 +194,7 @@ export class SessionService {
       session_id: sessionId,
       ...(opts.since ? { timestamp: { $gt: opts.since } } : {}),
     };
-    const col = this.db.collection<StoredMessage>(COLLECTIONS.messages);
+    const col = this.db.collection<MessageDoc>(COLLECTIONS.messages);
     const [items, total] = await Promise.all([
       col
         .find(filter, { projection: { _id: 0, seq: 0 } })
@@ -208,7 +209,7 @@ export class SessionService {
 
   async findSession(sessionId: string): Promise<Session> {
     const session = await this.sessions.findOne(
-      { session_id: sessionId },
+      { _id: sessionId },
       { projection: { _id: 0, updated_at: 0, analysis: 0 } },
     );
     if (!session) throw new NotFoundError(`Session ${sessionId} not found`);

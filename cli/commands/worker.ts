@@ -4,10 +4,11 @@ import { createLogger } from '../../lib/log';
 import { onShutdownSignal } from '../../lib/process';
 import { UsageError } from '../index';
 
-type WorkerModule = typeof import('../../workers/session-worker');
+type WorkerModule = Pick<typeof import('../../workers/session-worker'), 'start'>;
 
 const POOLS: Record<string, () => WorkerModule> = {
   sessions: () => require('../../workers/session-worker') as WorkerModule,
+  personas: () => require('../../workers/persona-worker') as WorkerModule,
 };
 
 export async function runWorker(args: string[]): Promise<void> {

@@ -1,4 +1,18 @@
 import type { Db, IndexDescription } from 'mongodb';
+import type { Message, Note, Session } from '../schemas/session';
+
+/*
+ * Documents are keyed by their natural id in `_id` (session_id, message id, note id). Lookups by
+ * `_id` are the ones FerretDB's SQLite backend serves from its primary key; other equality
+ * filters scan, so the per-message write path touches documents by `_id` only.
+ */
+export type SessionDoc = Session & {
+  _id: string;
+  updated_at?: string;
+  analysis?: Record<string, unknown>;
+};
+export type MessageDoc = Message & { _id: string; seq: number };
+export type NoteDoc = Note & { _id: string; session_id: string };
 
 /** Collection names in one place. */
 export const COLLECTIONS = {
@@ -8,23 +22,16 @@ export const COLLECTIONS = {
 } as const;
 
 /**
- * Indexes the runtime relies on: unique ids make writes idempotent (a retried activity finds
- * the document already there); (session_id, seq) serves the ordered transcript.
+ * Indexes the read paths rely on (on MongoDB; FerretDB keeps them but scans). Ids live in `_id`,
+ * whose uniqueness makes writes idempotent: a retried activity finds the document already there.
  */
 export const INDEXES: Record<string, IndexDescription[]> = {
   [COLLECTIONS.sessions]: [
-    { key: { session_id: 1 }, name: 'session_id_unique', unique: true },
     { key: { client_id: 1, created_at: -1 }, name: 'client_created' },
     { key: { status: 1, created_at: -1 }, name: 'status_created' },
   ],
-  [COLLECTIONS.messages]: [
-    { key: { id: 1 }, name: 'id_unique', unique: true },
-    { key: { session_id: 1, seq: 1 }, name: 'session_seq' },
-  ],
-  [COLLECTIONS.notes]: [
-    { key: { id: 1 }, name: 'id_unique', unique: true },
-    { key: { session_id: 1, timestamp: 1 }, name: 'session_time' },
-  ],
+  [COLLECTIONS.messages]: [{ key: { session_id: 1, seq: 1 }, name: 'session_seq' }],
+  [COLLECTIONS.notes]: [{ key: { session_id: 1, timestamp: 1 }, name: 'session_time' }],
 };
 
 /**

@@ -1,0 +1,50 @@
+/**
+ * Writing a message to the transcript and announcing it, shared by the session pool (client,
+ * facilitator and injected messages) and the persona pool (replies): stored once by id, and
+ * published with a deterministic event id, so any retry is harmless.
+ */
+import type { Store } from '../lib/mongo';
+import type { Bus } from '../lib/bus';
+import { COLLECTIONS, isDuplicateKey, type MessageDoc } from '../lib/store/collections';
+import { eventId, publishSessionEvent } from '../lib/events';
+import type { Message } from '../lib/schemas/session';
+
+export interface SessionRef {
+  session_id: string;
+  client_id: string;
+  persona_id: string;
+}
+
+/** A message as stored: `seq` orders the transcript. */
+export type StoredMessage = Message & { seq: number };
+
+/** Stores the message unless an earlier attempt did; returns what is stored (the first attempt's words). */
+export async function storeMessageOnce(store: Store, message: StoredMessage): Promise<Message> {
+  const messages = store.db.collection<MessageDoc>(COLLECTIONS.messages);
+  try {
+    await messages.insertOne({ _id: message.id, ...message });
+    const { seq: _seq, ...stored } = message;
+    return stored;
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    const existing = await messages.findOne(
+      { _id: message.id },
+      { projection: { _id: 0, seq: 0 } },
+    );
+    if (!existing) throw err;
+    return existing;
+  }
+}
+
+export async function announceMessage(
+  bus: Bus,
+  session: SessionRef,
+  message: Message,
+): Promise<void> {
+  await publishSessionEvent(bus, session.session_id, {
+    event_id: eventId(session.session_id, 'message.created', message.id),
+    event: 'message.created',
+    timestamp: message.timestamp,
+    data: { ...session, message },
+  });
+}
