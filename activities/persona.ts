@@ -10,7 +10,7 @@ import type { Bus } from '../lib/bus';
 import { publishTyping } from '../lib/events';
 import type { Insight, Message } from '../lib/schemas/session';
 import type { Persona } from '../personas/schema';
-import type { PersonaEngine, PersonaReply, ReplyKind, Turn } from '../personas/engine/types';
+import type { PersonaEngine, PersonaReply, ReplyContext } from '../personas/engine/types';
 import { announceMessage, storeMessageOnce, type SessionRef } from './transcript';
 
 export interface PersonaLookup {
@@ -24,17 +24,11 @@ export interface PersonaActivityDeps {
   engine: PersonaEngine;
 }
 
-export interface ReplyRequest {
-  session_id: string;
+/** What the engine needs, with the persona named by id (the activity looks it up). */
+export type ReplyRequest = Omit<ReplyContext, 'persona'> & {
   persona_id: string;
   persona_version?: number;
-  goals: string[];
-  kind: ReplyKind;
-  persona_turn: number;
-  recent_turns: Turn[];
-  wrap_up: boolean;
-  minutes_left?: number;
-}
+};
 
 /** A reply to write into the transcript: its id, place and time are decided by the workflow. */
 export interface RespondRequest extends ReplyRequest {
@@ -74,16 +68,8 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
 
   const generate = async (req: ReplyRequest): Promise<PersonaReply> => {
     const started = performance.now();
-    const reply = await engine.reply({
-      session_id: req.session_id,
-      persona: persona(req.persona_id),
-      goals: req.goals,
-      kind: req.kind,
-      persona_turn: req.persona_turn,
-      recent_turns: req.recent_turns,
-      wrap_up: req.wrap_up,
-      ...(req.minutes_left !== undefined ? { minutes_left: req.minutes_left } : {}),
-    });
+    const { persona_id, persona_version: _version, ...context } = req;
+    const reply = await engine.reply({ ...context, persona: persona(persona_id) });
     Context.current().log.debug('persona reply', {
       engine: engine.name,
       ms: Math.round(performance.now() - started),
@@ -98,27 +84,28 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
      * after the write returns the stored message, never a second one.
      */
     async respond(req: RespondRequest): Promise<Message> {
-      typing(req.session, true);
+      const { session, message_id, seq, timestamp, in_reply_to, ...replyRequest } = req;
+      typing(session, true);
       try {
-        const reply = await generate(req);
+        const reply = await generate(replyRequest);
         const stored = await storeMessageOnce(store, {
-          id: req.message_id,
-          session_id: req.session.session_id,
+          id: message_id,
+          session_id: session.session_id,
           sender_type: 'persona',
-          sender_id: req.session.persona_id,
+          sender_id: session.persona_id,
           content: reply.content,
-          timestamp: req.timestamp,
+          timestamp,
           metadata: {
             ...reply.metadata,
             kind: req.kind,
-            ...(req.in_reply_to.length ? { in_reply_to: req.in_reply_to } : {}),
+            ...(in_reply_to.length ? { in_reply_to } : {}),
           },
-          seq: req.seq,
+          seq,
         });
-        await announceMessage(bus, req.session, stored);
+        await announceMessage(bus, session, stored);
         return stored;
       } finally {
-        typing(req.session, false);
+        typing(session, false);
       }
     },
 

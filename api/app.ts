@@ -4,12 +4,15 @@ import type { Logger } from '../lib/log';
 import type { Connections } from '../lib/connections';
 import { requestId } from './middleware/request-id';
 import { inFlight } from './middleware/in-flight';
+import { securityHeaders } from './middleware/security-headers';
 import { errorEnvelope } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { healthRoutes } from './routes/health';
 import { VERSION } from '../lib/version';
 import { sessionRoutes } from './routes/sessions';
-import { SessionService, type PersonaCatalog } from './sessions/service';
+import { SessionService } from './sessions/service';
+import { personaRoutes } from './routes/personas';
+import type { PersonaRegistry } from '../personas/registry';
 import { seriesRoutes } from './routes/series';
 import { SeriesService } from './series/service';
 
@@ -17,7 +20,7 @@ export interface AppDeps {
   config: Config;
   log: Logger;
   connections: Connections;
-  personas: PersonaCatalog;
+  personas: PersonaRegistry;
 }
 
 /** Builds the Koa application; no listening, so tests and the server share one construction. */
@@ -36,6 +39,7 @@ export function createApp({ config, log, connections, personas }: AppDeps): App 
 
   app.use(requests.middleware);
   app.use(requestId());
+  app.use(securityHeaders(config.security.headers));
   app.use(accessLog(log));
   app.use(errorEnvelope(log));
   app.use(jsonBody(config.server.body_limit_kb * 1024));
@@ -49,7 +53,11 @@ export function createApp({ config, log, connections, personas }: AppDeps): App 
   const series = new SeriesService(client, db, config, personas, sessions);
   // Until authentication lands every caller acts as the system user.
   const actor = () => ({ name: 'system' });
-  for (const router of [sessionRoutes(sessions, actor), seriesRoutes(series, actor)]) {
+  for (const router of [
+    sessionRoutes(sessions, actor),
+    seriesRoutes(series, actor),
+    personaRoutes(personas),
+  ]) {
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   }
   return { koa: app, drained: (timeoutMs) => requests.drained(timeoutMs) };

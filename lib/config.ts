@@ -140,6 +140,60 @@ export const configSchema = z.object({
         ),
     })
     .prefault({}),
+  security: z
+    .object({
+      headers: z
+        .record(
+          z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'must be an HTTP header name'),
+          z.string(),
+        )
+        .default({
+          'Content-Security-Policy': "default-src 'self'",
+          'X-Content-Type-Options': 'nosniff',
+          'X-Frame-Options': 'DENY',
+          'Referrer-Policy': 'strict-origin-when-cross-origin',
+        })
+        .describe(
+          "Headers added to every API response (the spec's security headers); replaces the defaults when set.",
+        ),
+    })
+    .prefault({}),
+  performance: z
+    .object({
+      workers: z
+        .object({
+          max_cached_workflows: z.coerce
+            .number()
+            .int()
+            .min(0)
+            .default(1000)
+            .describe(
+              'Session workflows a session worker keeps in memory (sticky cache); beyond it they are replayed on demand.',
+            ),
+          max_concurrent_workflow_tasks: z.coerce
+            .number()
+            .int()
+            .min(2)
+            .default(40)
+            .describe('Workflow tasks a session worker runs at once.'),
+          max_concurrent_local_activities: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .default(100)
+            .describe('Bookkeeping writes (local activities) a session worker runs at once.'),
+          max_concurrent_activities: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .default(50)
+            .describe(
+              "Persona replies and analyses a persona worker runs at once (bounded by an LLM's rate limits, when one is used).",
+            ),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   logging: z
     .object({
       level: logLevel.default('info').describe('Log level of the JSON logs.'),

@@ -58,3 +58,11 @@ export function toPersonaSummary(persona: Persona): PersonaSummary {
   const { persona_id, name, type, specialization, description } = persona;
   return { persona_id, name, type, specialization, description };
 }
+
+/** The spec's persona details: the definition without the runtime's own fields. */
+export type PersonaDetails = Omit<Persona, 'version' | 'opening_lines'>;
+
+export function toPersonaDetails(persona: Persona): PersonaDetails {
+  const { version: _version, opening_lines: _lines, ...details } = persona;
+  return details;
+}

@@ -36,6 +36,15 @@ describe('API health and error envelope', () => {
     expect(res.headers.get('x-request-id')).toMatch(/^req_/);
   });
 
+  it('sends the security headers on every response, errors included', async () => {
+    for (const path of ['/api/health', '/api/v1/nothing-here']) {
+      const res = await fetch(`${api.url}${path}`);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'self'");
+    }
+  });
+
   it('answers an unknown route with the 404 envelope and the request id', async () => {
     const res = await fetch(`${api.url}/api/v1/nothing-here`, {
       headers: { 'X-Request-Id': 'trace-123' },

@@ -22,6 +22,9 @@ export function start(
       pool: 'personas',
       taskQueue: config.temporal.task_queues.personas,
       workflows: false,
+      options: {
+        maxConcurrentActivityTaskExecutions: config.performance.workers.max_concurrent_activities,
+      },
       activities: ({ store, bus }) =>
         createPersonaActivities({ store, bus, personas, engine: createLocalEngine() }),
     },

@@ -21,6 +21,13 @@ export function start(
       pool: 'sessions',
       taskQueue: config.temporal.task_queues.sessions,
       workflows: true,
+      options: {
+        maxCachedWorkflows: config.performance.workers.max_cached_workflows,
+        maxConcurrentWorkflowTaskExecutions:
+          config.performance.workers.max_concurrent_workflow_tasks,
+        maxConcurrentLocalActivityExecutions:
+          config.performance.workers.max_concurrent_local_activities,
+      },
       activities: async (deps) => {
         await ensureIndexes(deps.store.db);
         return createSessionActivities(deps);

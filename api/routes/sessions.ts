@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { validate } from '../validate';
 import type { SessionService, Actor } from '../sessions/service';
 import {
+  sessionStatusSchema,
   addNoteRequestSchema,
   createSessionRequestSchema,
   sendMessageRequestSchema,
@@ -11,6 +12,26 @@ import { isoDateTime } from '../../lib/schemas/common';
 import type { Session } from '../../lib/schemas/session';
 
 const sessionIdParam = z.string().regex(/^s_[a-z0-9]{4,64}$/, 'must be a session id (s_…)');
+
+const listSessionsQuery = z.object({
+  client_id: z.string().optional(),
+  persona_id: z.string().optional(),
+  status: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(sessionStatusSchema))
+    .optional(),
+  /** Created at or after / at or before (ISO 8601). */
+  from: isoDateTime.optional(),
+  to: isoDateTime.optional(),
+  page: z.coerce.number().int().min(1).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(10),
+});
 
 const listMessagesQuery = z.object({
   since: isoDateTime.optional(),
@@ -28,6 +49,20 @@ export function sessionView(s: Session): Record<string, unknown> {
   };
 }
 
+/** The list entry as the spec shows it: identity, status and timing. */
+function sessionSummary(s: Session): Record<string, unknown> {
+  return {
+    session_id: s.session_id,
+    client_id: s.client_id,
+    persona_id: s.persona_id,
+    status: s.status,
+    ...(s.scheduled_at ? { scheduled_at: s.scheduled_at } : {}),
+    ...(s.started_at ? { started_at: s.started_at } : {}),
+    ...(s.ended_at ? { ended_at: s.ended_at } : {}),
+    duration_minutes: s.duration_minutes,
+  };
+}
+
 export function sessionRoutes(
   service: SessionService,
   actorOf: (ctx: RouterContext) => Actor,
@@ -41,6 +76,15 @@ export function sessionRoutes(
     ctx.status = 201;
     ctx.set('Location', `/api/v1/sessions/${session.session_id}`);
     ctx.body = sessionView(session);
+  });
+
+  router.get('/', async (ctx) => {
+    const q = validate(listSessionsQuery, ctx.query, 'query');
+    const { items, total } = await service.list(q, q.page, q.limit);
+    ctx.body = {
+      sessions: items.map(sessionSummary),
+      pagination: { total, page: q.page, page_size: q.limit, pages: Math.ceil(total / q.limit) },
+    };
   });
 
   router.get('/:id', async (ctx) => {

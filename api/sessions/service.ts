@@ -131,6 +131,40 @@ export class SessionService {
     };
   }
 
+  /** Newest first, session id as tie-break, so pages are stable. */
+  async list(
+    filter: {
+      client_id?: string;
+      persona_id?: string;
+      status?: string[];
+      from?: string;
+      to?: string;
+    },
+    page: number,
+    limit: number,
+  ): Promise<{ items: Session[]; total: number }> {
+    const query: Record<string, unknown> = {};
+    if (filter.client_id) query.client_id = filter.client_id;
+    if (filter.persona_id) query.persona_id = filter.persona_id;
+    if (filter.status?.length) query.status = { $in: filter.status };
+    if (filter.from || filter.to) {
+      query.created_at = {
+        ...(filter.from ? { $gte: filter.from } : {}),
+        ...(filter.to ? { $lte: filter.to } : {}),
+      };
+    }
+    const [items, total] = await Promise.all([
+      this.sessions
+        .find(query, { projection: { _id: 0, updated_at: 0, analysis: 0 } })
+        .sort({ created_at: -1, session_id: -1 })
+        .skip((page - 1) * limit)
+        .limit(limit)
+        .toArray(),
+      this.sessions.countDocuments(query),
+    ]);
+    return { items, total };
+  }
+
   async get(sessionId: string): Promise<SessionDetails> {
     const session = await this.findSession(sessionId);
     const [messages, notes] = await Promise.all([
