@@ -300,6 +300,13 @@ describe('a session through the REST API', () => {
     await events.stop();
   });
 
+  it('echoes scheduled_at in UTC as the caller wrote it', async () => {
+    const created = await createSession({ scheduled_at: '2030-05-15T14:00:00Z' });
+    expect(created.scheduled_at).toBe('2030-05-15T14:00:00Z');
+    const offset = await createSession({ scheduled_at: '2030-05-15T16:30:00+02:00' });
+    expect(offset.scheduled_at).toBe('2030-05-15T14:30:00Z');
+  });
+
   it('starts a session by itself at its scheduled time, with the persona opening', async () => {
     const scheduledAt = new Date(Date.now() + 3_000).toISOString();
     const { session_id: id } = await createSession({ scheduled_at: scheduledAt });

@@ -8,7 +8,7 @@ import {
   createSessionRequestSchema,
   sendMessageRequestSchema,
 } from '../../lib/schemas/session';
-import { isoDateTime } from '../../lib/schemas/common';
+import { isoDateTimeInput } from '../../lib/schemas/common';
 import type { Session } from '../../lib/schemas/session';
 
 const sessionIdParam = z.string().regex(/^s_[a-z0-9]{4,64}$/, 'must be a session id (s_…)');
@@ -27,14 +27,14 @@ const listSessionsQuery = z.object({
     .pipe(z.array(sessionStatusSchema))
     .optional(),
   /** Created at or after / at or before (ISO 8601). */
-  from: isoDateTime.optional(),
-  to: isoDateTime.optional(),
+  from: isoDateTimeInput.optional(),
+  to: isoDateTimeInput.optional(),
   page: z.coerce.number().int().min(1).default(1),
   limit: z.coerce.number().int().min(1).max(100).default(10),
 });
 
 const listMessagesQuery = z.object({
-  since: isoDateTime.optional(),
+  since: isoDateTimeInput.optional(),
   page: z.coerce.number().int().min(1).default(1),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 });

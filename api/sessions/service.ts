@@ -99,7 +99,7 @@ export class SessionService {
       ...(persona.version !== undefined ? { persona_version: persona.version } : {}),
       goals: req.goals,
       duration_minutes: req.duration_minutes,
-      ...(req.scheduled_at ? { scheduled_at: new Date(req.scheduled_at).toISOString() } : {}),
+      ...(req.scheduled_at ? { scheduled_at: req.scheduled_at } : {}),
       created_at: new Date().toISOString(),
       created_by: actor.name,
       metadata: req.metadata,

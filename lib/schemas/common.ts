@@ -3,6 +3,9 @@ import { z } from 'zod';
 /** ISO 8601 UTC timestamps with `Z`, as the spec writes them. */
 export const isoDateTime = z.iso.datetime({ offset: false });
 
+/** Request times: any ISO 8601 offset is accepted and normalised to UTC with `Z`. */
+export const isoDateTimeInput = z.iso.datetime({ offset: true }).transform((v) => toIsoUtc(v));
+
 export const metadataSchema = z.record(z.string(), z.unknown());
 
 export const paginationSchema = z.object({
@@ -12,3 +15,8 @@ export const paginationSchema = z.object({
   pages: z.number().int(),
 });
 export type Pagination = z.infer<typeof paginationSchema>;
+
+/** ISO 8601 in UTC with `Z`, without a `.000` when the time has no milliseconds (as callers write it). */
+export function toIsoUtc(value: string | Date): string {
+  return new Date(value).toISOString().replace('.000Z', 'Z');
+}

@@ -1,6 +1,6 @@
 /** Recurring session series: a Temporal Schedule that creates one ordinary session per occurrence. */
 import { z } from 'zod';
-import { isoDateTime, metadataSchema } from './common';
+import { isoDateTime, isoDateTimeInput, metadataSchema } from './common';
 
 const DAYS = [
   'SUNDAY',
@@ -55,8 +55,8 @@ export const createSeriesRequestSchema = z
     goals: z.array(z.string().min(1).max(500)).max(20).default([]),
     duration_minutes: z.number().int().min(1).max(480).default(45),
     recurrence: recurrenceSchema,
-    start_date: isoDateTime.optional(),
-    end_date: isoDateTime.optional(),
+    start_date: isoDateTimeInput.optional(),
+    end_date: isoDateTimeInput.optional(),
     metadata: metadataSchema.default({}),
   })
   .refine((s) => !s.start_date || !s.end_date || s.start_date < s.end_date, {

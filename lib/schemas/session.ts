@@ -3,7 +3,7 @@
  * REST bodies and WebSocket frames, and (later) the OpenAPI document.
  */
 import { z } from 'zod';
-import { isoDateTime, metadataSchema } from './common';
+import { isoDateTime, isoDateTimeInput, metadataSchema } from './common';
 
 export const SESSION_STATUSES = ['scheduled', 'active', 'completed', 'cancelled'] as const;
 export const sessionStatusSchema = z.enum(SESSION_STATUSES);
@@ -74,7 +74,7 @@ export const createSessionRequestSchema = z.object({
   persona_id: z.string().min(1).max(64),
   goals: z.array(z.string().min(1).max(500)).max(20).default([]),
   duration_minutes: z.number().int().min(1).max(MAX_DURATION_MINUTES).default(45),
-  scheduled_at: isoDateTime.optional(),
+  scheduled_at: isoDateTimeInput.optional(),
   metadata: metadataSchema.default({}),
 });
 export type CreateSessionRequest = z.infer<typeof createSessionRequestSchema>;
