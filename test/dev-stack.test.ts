@@ -4,17 +4,9 @@ import * as path from 'node:path';
 import { freePorts } from '../scripts/stack/ports';
 import { harnessState } from './helpers/harness-state';
 import { waitFor } from './helpers/stack';
+import { isAlive } from '../scripts/stack/supervisor';
 
 const ROOT = path.resolve(__dirname, '..');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('npm start (the dev stack)', () => {
   it('brings up every service with a healthy API and the Temporal UI, and Ctrl-C leaves no process behind', async () => {

@@ -14,6 +14,7 @@ import {
   type EphemeralStack,
 } from '../scripts/stack/ephemeral';
 import { HARNESS_ENV, type HarnessState } from './helpers/harness-state';
+import { isAlive } from '../scripts/stack/supervisor';
 
 declare global {
   var __smartStepsStack: EphemeralStack | undefined;
@@ -69,14 +70,5 @@ function cleanUpAbandonedRuns(): void {
       // no record of processes: only the folder is left
     }
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,6 +1,7 @@
 import Router, { type RouterContext } from '@koa/router';
 import { z } from 'zod';
 import { validate } from '../validate';
+import { pageQuery, pagination } from '../pagination';
 import { createSeriesRequestSchema } from '../../lib/schemas/series';
 import type { SeriesService } from '../series/service';
 import type { Actor } from '../sessions/service';
@@ -8,8 +9,7 @@ import type { Actor } from '../sessions/service';
 const seriesIdParam = z.string().regex(/^sr_[a-z0-9]{4,64}$/, 'must be a series id (sr_…)');
 const listQuery = z.object({
   client_id: z.string().optional(),
-  page: z.coerce.number().int().min(1).default(1),
-  limit: z.coerce.number().int().min(1).max(100).default(10),
+  ...pageQuery(),
 });
 
 export function seriesRoutes(
@@ -32,7 +32,7 @@ export function seriesRoutes(
     const { items, total } = await service.list(q, q.page, q.limit);
     ctx.body = {
       series: items,
-      pagination: { total, page: q.page, page_size: q.limit, pages: Math.ceil(total / q.limit) },
+      pagination: pagination(total, q.page, q.limit),
     };
   });
 

@@ -1,6 +1,7 @@
 import Router, { type RouterContext } from '@koa/router';
 import { z } from 'zod';
 import { validate } from '../validate';
+import { pageQuery, pagination } from '../pagination';
 import type { SessionService, Actor } from '../sessions/service';
 import {
   sessionStatusSchema,
@@ -29,14 +30,12 @@ const listSessionsQuery = z.object({
   /** Created at or after / at or before (ISO 8601). */
   from: isoDateTimeInput.optional(),
   to: isoDateTimeInput.optional(),
-  page: z.coerce.number().int().min(1).default(1),
-  limit: z.coerce.number().int().min(1).max(100).default(10),
+  ...pageQuery(),
 });
 
 const listMessagesQuery = z.object({
   since: isoDateTimeInput.optional(),
-  page: z.coerce.number().int().min(1).default(1),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  ...pageQuery(50),
 });
 
 /** The session resource as the spec shows it (internal counters left out). */
@@ -83,7 +82,7 @@ export function sessionRoutes(
     const { items, total } = await service.list(q, q.page, q.limit);
     ctx.body = {
       sessions: items.map(sessionSummary),
-      pagination: { total, page: q.page, page_size: q.limit, pages: Math.ceil(total / q.limit) },
+      pagination: pagination(total, q.page, q.limit),
     };
   });
 
@@ -131,12 +130,7 @@ export function sessionRoutes(
     const { items, total } = await service.messagesOf(sessionId, query);
     ctx.body = {
       messages: items,
-      pagination: {
-        total,
-        page: query.page,
-        page_size: query.limit,
-        pages: Math.ceil(total / query.limit),
-      },
+      pagination: pagination(total, query.page, query.limit),
     };
   });
 

@@ -116,3 +116,13 @@ export async function waitUntilReady(
       (describeLog ? `; see ${describeLog}` : ''),
   );
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
