@@ -12,6 +12,8 @@ import { VERSION } from '../lib/version';
 import { sessionRoutes } from './routes/sessions';
 import { SessionService } from './sessions/service';
 import { personaRoutes } from './routes/personas';
+import { clientRoutes } from './routes/clients';
+import { ClientService } from './clients/service';
 import type { PersonaRegistry } from '../personas/registry';
 import { seriesRoutes } from './routes/series';
 import { SeriesService } from './series/service';
@@ -53,10 +55,12 @@ export function createApp({ config, log, connections, personas }: AppDeps): App 
   const series = new SeriesService(client, db, config, personas, sessions);
   // Until authentication lands every caller acts as the system user.
   const actor = () => ({ name: 'system' });
+  const clients = new ClientService(db, connections.bus);
   for (const router of [
     sessionRoutes(sessions, actor),
     seriesRoutes(series, actor),
     personaRoutes(personas),
+    clientRoutes(clients, actor),
   ]) {
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   }

@@ -35,3 +35,17 @@ export function typingSubject(sessionId: string): string {
 export function publishTyping(bus: Bus, evt: TypingEvent): void {
   bus.nc.publish(typingSubject(evt.session_id), JSON.stringify(evt));
 }
+
+export async function publishClientEvent(
+  bus: Bus,
+  clientId: string,
+  evt: LifecycleEvent,
+): Promise<number> {
+  const ack = await publishJson(
+    bus,
+    eventSubject('client', clientId, evt.event),
+    evt.event_id,
+    evt,
+  );
+  return ack.seq;
+}

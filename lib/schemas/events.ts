@@ -43,6 +43,11 @@ export const lifecycleEventSchema = z.discriminatedUnion('event', [
   envelope('session.cancelled', sessionData),
   envelope('message.created', z.object({ ...sessionRef, message: messageSchema })),
   envelope('note.added', z.object({ ...sessionRef, note: noteSchema })),
+  envelope(
+    'client.created',
+    // Identity only: personal details stay behind the API's access control.
+    z.object({ client_id: z.string(), created_at: isoDateTime, created_by: z.string() }),
+  ),
 ]);
 export type LifecycleEvent = z.infer<typeof lifecycleEventSchema>;
 export type EventName = LifecycleEvent['event'];

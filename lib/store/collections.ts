@@ -1,5 +1,6 @@
 import type { Db, IndexDescription } from 'mongodb';
 import type { Message, Note, Session } from '../schemas/session';
+import type { Client } from '../schemas/client';
 
 /*
  * Documents are keyed by their natural id in `_id` (session_id, message id, note id). Lookups by
@@ -13,12 +14,14 @@ export type SessionDoc = Session & {
 };
 export type MessageDoc = Message & { _id: string; seq: number };
 export type NoteDoc = Note & { _id: string; session_id: string };
+export type ClientDoc = Client & { _id: string };
 
 /** Collection names in one place. */
 export const COLLECTIONS = {
   sessions: 'sessions',
   messages: 'messages',
   notes: 'notes',
+  clients: 'clients',
 } as const;
 
 /**
@@ -31,6 +34,7 @@ export const INDEXES: Record<string, IndexDescription[]> = {
     { key: { status: 1, created_at: -1 }, name: 'status_created' },
   ],
   [COLLECTIONS.messages]: [{ key: { session_id: 1, seq: 1 }, name: 'session_seq' }],
+  [COLLECTIONS.clients]: [{ key: { created_at: -1 }, name: 'created' }],
   [COLLECTIONS.notes]: [{ key: { session_id: 1, timestamp: 1 }, name: 'session_time' }],
 };
 
