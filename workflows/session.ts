@@ -86,6 +86,7 @@ export const FAILURE = {
 
 const store = proxyLocalActivities<SessionStoreActivities>({
   // Short bookkeeping against MongoDB and NATS: local activities save a server round trip each.
+  // No attempt limit: while a store is down the write waits for it, so nothing accepted is dropped.
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
