@@ -5,6 +5,7 @@ import type { Connections } from '../lib/connections';
 import { requestId } from './middleware/request-id';
 import { inFlight } from './middleware/in-flight';
 import { securityHeaders } from './middleware/security-headers';
+import { idempotency } from './middleware/idempotency';
 import { errorEnvelope } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { healthRoutes } from './routes/health';
@@ -45,6 +46,8 @@ export function createApp({ config, log, connections, personas }: AppDeps): App 
   app.use(accessLog(log));
   app.use(errorEnvelope(log));
   app.use(jsonBody(config.server.body_limit_kb * 1024));
+  // Until authentication lands every caller is the same; keys will then be scoped per user or API key.
+  app.use(idempotency(connections.store.db, () => 'system'));
 
   const health = healthRoutes(connections.probes, VERSION);
   app.use(health.routes()).use(health.allowedMethods({ throw: true }));
