@@ -109,11 +109,6 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
       }
     },
 
-    /** A reply without writing it anywhere (persona previews and tests of the engine). */
-    async generateReply(req: ReplyRequest): Promise<PersonaReply> {
-      return generate(req);
-    },
-
     /** Reads the whole transcript, analyses it and stores the summary and insights on the session. */
     async analyzeSession(req: SessionRef & { goals: string[] }): Promise<AnalysisResult> {
       const transcript = await store.db

@@ -13,7 +13,7 @@ import {
   type NoteDoc,
   type SessionDoc,
 } from '../lib/store/collections';
-import { eventId, publishSessionEvent } from '../lib/events';
+import { eventId, publishEvent } from '../lib/events';
 import {
   announceMessage,
   storeMessageOnce,
@@ -69,7 +69,7 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
           'insights',
         ]),
       };
-      await publishSessionEvent(bus, session.session_id, {
+      await publishEvent(bus, 'session', session.session_id, {
         event_id: eventId(session.session_id, event),
         event,
         timestamp: eventTime(session, event),
@@ -103,7 +103,7 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
       await insertOnce(() =>
         notes.insertOne({ _id: note.id, ...note, session_id: session.session_id }),
       );
-      await publishSessionEvent(bus, session.session_id, {
+      await publishEvent(bus, 'session', session.session_id, {
         event_id: eventId(session.session_id, 'note.added', note.id),
         event: 'note.added',
         timestamp: note.timestamp,

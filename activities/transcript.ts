@@ -6,7 +6,7 @@
 import type { Store } from '../lib/mongo';
 import type { Bus } from '../lib/bus';
 import { COLLECTIONS, isDuplicateKey, type MessageDoc } from '../lib/store/collections';
-import { eventId, publishSessionEvent } from '../lib/events';
+import { eventId, publishEvent } from '../lib/events';
 import type { Message } from '../lib/schemas/session';
 
 export interface SessionRef {
@@ -41,7 +41,7 @@ export async function announceMessage(
   session: SessionRef,
   message: Message,
 ): Promise<void> {
-  await publishSessionEvent(bus, session.session_id, {
+  await publishEvent(bus, 'session', session.session_id, {
     event_id: eventId(session.session_id, 'message.created', message.id),
     event: 'message.created',
     timestamp: message.timestamp,

@@ -3,7 +3,7 @@ import type { Logger } from './log';
 import { connectStore, pingStore, type Store } from './mongo';
 import { connectBus, pingBus, type Bus } from './bus';
 import { connectTemporal, pingTemporal, type TemporalHandle } from './temporal';
-import { retryUntil } from './retry';
+import { waitForDependency } from './retry';
 import type { Probe } from './health';
 
 /** The three real dependencies every process talks to. */
@@ -26,13 +26,7 @@ export async function connectAll(
   deadlineMs = 30_000,
 ): Promise<Connections> {
   const waitFor = <T>(what: string, fn: () => Promise<T>) =>
-    retryUntil(fn, {
-      deadlineMs,
-      onRetry: (err, attempt) => {
-        if (attempt === 1 || attempt % 5 === 0)
-          log.warn(`waiting for ${what}: ${(err as Error).message}`);
-      },
-    });
+    waitForDependency(log, what, fn, deadlineMs);
 
   const store = await waitFor('mongodb', async () => {
     const s = await connectStore(config, name);

@@ -13,17 +13,14 @@ export function eventId(entityId: string, event: string, key = ''): string {
   );
 }
 
-export async function publishSessionEvent(
+/** Publishes a lifecycle event of any entity on `ss.events.<entity>.<id>.<event>`; returns its stream sequence. */
+export async function publishEvent(
   bus: Bus,
-  sessionId: string,
+  entity: 'session' | 'client',
+  entityId: string,
   evt: LifecycleEvent,
 ): Promise<number> {
-  const ack = await publishJson(
-    bus,
-    eventSubject('session', sessionId, evt.event),
-    evt.event_id,
-    evt,
-  );
+  const ack = await publishJson(bus, eventSubject(entity, entityId, evt.event), evt.event_id, evt);
   return ack.seq;
 }
 
@@ -34,18 +31,4 @@ export function typingSubject(sessionId: string): string {
 /** Typing indicators are ephemeral: core NATS, at most once, never stored. */
 export function publishTyping(bus: Bus, evt: TypingEvent): void {
   bus.nc.publish(typingSubject(evt.session_id), JSON.stringify(evt));
-}
-
-export async function publishClientEvent(
-  bus: Bus,
-  clientId: string,
-  evt: LifecycleEvent,
-): Promise<number> {
-  const ack = await publishJson(
-    bus,
-    eventSubject('client', clientId, evt.event),
-    evt.event_id,
-    evt,
-  );
-  return ack.seq;
 }

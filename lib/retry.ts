@@ -16,3 +16,22 @@ export async function retryUntil<T>(
     }
   }
 }
+
+/**
+ * Connects to a dependency that may still be starting (compose, `npm start`), logging the wait
+ * now and then rather than on every attempt.
+ */
+export function waitForDependency<T>(
+  log: { warn(msg: string): void },
+  what: string,
+  connect: () => Promise<T>,
+  deadlineMs = 30_000,
+): Promise<T> {
+  return retryUntil(connect, {
+    deadlineMs,
+    onRetry: (err, attempt) => {
+      if (attempt === 1 || attempt % 5 === 0)
+        log.warn(`waiting for ${what}: ${(err as Error).message}`);
+    },
+  });
+}

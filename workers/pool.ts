@@ -9,7 +9,7 @@ import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import { connectStore, type Store } from '../lib/mongo';
 import { connectBus, type Bus } from '../lib/bus';
-import { retryUntil } from '../lib/retry';
+import { waitForDependency } from '../lib/retry';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
 
 export interface RunningWorker {
@@ -48,11 +48,7 @@ export async function startPool(
 ): Promise<RunningWorker> {
   installTemporalRuntime(log);
   const identity = opts.identity ?? `${def.pool}-${process.pid}@${os.hostname()}`;
-  const waitFor = <T>(what: string, fn: () => Promise<T>) =>
-    retryUntil(fn, {
-      deadlineMs: 30_000,
-      onRetry: (err) => log.warn(`waiting for ${what}: ${(err as Error).message}`),
-    });
+  const waitFor = <T>(what: string, fn: () => Promise<T>) => waitForDependency(log, what, fn);
 
   let store: Store | undefined;
   let bus: Bus | undefined;

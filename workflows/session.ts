@@ -77,10 +77,7 @@ export interface SessionWorkflowInput {
 }
 
 /** Failure types the API maps to HTTP statuses. */
-export const FAILURE = {
-  invalidTransition: 'InvalidTransition',
-  invalidInput: 'InvalidInput',
-} as const;
+export const FAILURE = { invalidTransition: 'InvalidTransition' } as const;
 
 // ---- activities ----
 

@@ -5,7 +5,7 @@
 import type { Db } from 'mongodb';
 import type { Bus } from '../../lib/bus';
 import { ConflictError, NotFoundError } from '../../lib/errors';
-import { eventId, publishClientEvent } from '../../lib/events';
+import { eventId, publishEvent } from '../../lib/events';
 import { newId } from '../../lib/ids';
 import { COLLECTIONS, type ClientDoc, type SessionDoc } from '../../lib/store/collections';
 import type { Client, CreateClientRequest, UpdateClientRequest } from '../../lib/schemas/client';
@@ -42,7 +42,7 @@ export class ClientService {
       metadata: req.metadata,
     };
     await this.clients.insertOne({ _id: client.client_id, ...client });
-    await publishClientEvent(this.bus, client.client_id, {
+    await publishEvent(this.bus, 'client', client.client_id, {
       event_id: eventId(client.client_id, 'client.created'),
       event: 'client.created',
       timestamp: now,

@@ -262,7 +262,6 @@ export class SessionService {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
         if (err.cause.type === FAILURE.invalidTransition)
           throw new ConflictError(err.cause.message, { session_id: sessionId });
-        if (err.cause.type === FAILURE.invalidInput) throw new ValidationError(err.cause.message);
       }
       if (err instanceof WorkflowNotFoundError) {
         // The workflow is gone once a session is over; the read model says which it was.
