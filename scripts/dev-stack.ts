@@ -14,6 +14,7 @@ import { provisionAll } from './stack/binaries';
 import { startServices, type ServicePorts } from './stack/services';
 import { startProcess, prefixFor, type ManagedProcess } from './stack/supervisor';
 import { hostPort, isLoopback, isPortFree } from './stack/ports';
+import { prepareAuth, type AuthSetup } from './stack/auth-setup';
 
 const ROOT = path.resolve(__dirname, '..');
 const say = (line: string) => process.stdout.write(`${prefixFor('stack', 5)}${line}\n`);
@@ -85,16 +86,26 @@ async function main(): Promise<void> {
     void p.exited.then((c) => shutdown(`${p.name} exited (${c})`, 1));
   }
 
+  // `db init`, the JWT secret and a first admin, so a fresh checkout can log in.
+  let auth: AuthSetup;
+  try {
+    auth = await prepareAuth(config, dataDir, say);
+  } catch (err) {
+    await shutdown(`preparing the database failed: ${(err as Error).message}`, 1);
+    return;
+  }
+
   // The apps run as their own Node processes, exactly as they would in production.
   const forwarded = process.argv.slice(2);
-  const node = (name: string, file: string, color: number) =>
+  const node = (name: string, file: string, color: number, env?: Record<string, string>) =>
     startProcess(name, process.execPath, ['--import', 'tsx', path.join(ROOT, file), ...forwarded], {
       color,
       cwd: ROOT,
       detached: true,
+      env: env && { ...process.env, ...env },
     });
   apps.push(
-    node('api', 'api/server.ts', 3),
+    node('api', 'api/server.ts', 3, auth.env),
     node('worker', 'workers/session-worker.ts', 4),
     node('personas', 'workers/persona-worker.ts', 5),
   );

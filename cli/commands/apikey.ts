@@ -1,0 +1,150 @@
+/**
+ * `smart-steps apikey generate|list|revoke`. A generated key is printed once and never again
+ * (only its hash is stored); lists show ids, which are enough to revoke.
+ */
+import { createLogger } from '../../lib/log';
+import { ApiKeyStore, apiKeyOptions, type ApiKeyInfo } from '../../lib/auth/api-keys';
+import { SCOPES, ScopeSchema, type Scope } from '../../lib/auth/roles';
+import { UserStore } from '../../lib/auth/users';
+import { NotFoundError } from '../../lib/errors';
+import type { Config } from '../../lib/config';
+import type { Db } from 'mongodb';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { UsageError } from '../index';
+import {
+  asUsage,
+  cliActor,
+  commandConfig,
+  parseFlags,
+  printTable,
+  required,
+  subcommand,
+  when,
+  withNats,
+  withStore,
+} from './support';
+
+export async function runApiKey(args: string[]): Promise<void> {
+  const [sub, rest] = subcommand(args, ['generate', 'list', 'revoke']);
+  if (sub === 'generate') return generate(rest);
+  if (sub === 'list') return list(rest);
+  return revoke(rest);
+}
+
+function keyStore(db: Db, config: Config, nc?: NatsConnection): ApiKeyStore {
+  return new ApiKeyStore(db, { ...apiKeyOptions(config), nc, log: createLogger('cli', 'warn') });
+}
+
+async function generate(args: string[]): Promise<void> {
+  const flags = parseFlags(args, {
+    name: { type: 'string' },
+    expiry: { type: 'string' },
+    scopes: { type: 'string' },
+    user: { type: 'string' },
+  });
+  const name = required(flags.name, 'name');
+  let expiryDays: number | undefined;
+  if (flags.expiry !== undefined) {
+    expiryDays = Number(flags.expiry);
+    if (!/^\d+$/.test(flags.expiry) || !Number.isSafeInteger(expiryDays)) {
+      throw new UsageError('--expiry must be a whole number of days (0 = never expires)');
+    }
+  }
+  const scopes = flags.scopes === undefined ? undefined : parseScopes(flags.scopes);
+  const config = commandConfig(args);
+
+  const { key, info, owner } = await withStore(config, async ({ db }) => {
+    let owner: { user_id: string; username: string } | undefined;
+    if (flags.user !== undefined) {
+      owner = (await new UserStore(db).findByLogin(flags.user)) ?? undefined;
+      if (!owner) throw new NotFoundError(`no user '${flags.user}'`);
+    }
+    const made = await asUsage(
+      keyStore(db, config).generate({
+        name,
+        scopes,
+        expiryDays,
+        ownerUserId: owner?.user_id,
+        createdBy: cliActor(),
+      }),
+    );
+    return { ...made, owner };
+  });
+
+  process.stdout.write(
+    [
+      'API key created. Copy it now: it is not stored and cannot be shown again.',
+      '',
+      `  ${key}`,
+      '',
+      `  id       ${info.id}`,
+      `  name     ${info.name}`,
+      `  scopes   ${info.scopes.join(', ')}`,
+      `  owner    ${owner ? `${owner.username} (${owner.user_id})` : 'system'}`,
+      `  expires  ${when(info.expires_at, 'never')}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+function parseScopes(text: string): Scope[] {
+  const scopes = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (scopes.length === 0) throw new UsageError('--scopes needs at least one scope');
+  for (const scope of scopes) {
+    if (!ScopeSchema.safeParse(scope).success) {
+      throw new UsageError(`unknown scope '${scope}' (known: ${SCOPES.join(', ')})`);
+    }
+  }
+  return scopes as Scope[];
+}
+
+async function list(args: string[]): Promise<void> {
+  const flags = parseFlags(args, { json: { type: 'boolean' } });
+  const config = commandConfig(args);
+  const { keys, usernames } = await withStore(config, async ({ db }) => {
+    const keys = await keyStore(db, config).list();
+    const users = await new UserStore(db).list();
+    return { keys, usernames: new Map(users.map((u) => [u.user_id, u.username])) };
+  });
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(keys, null, 2) + '\n');
+    return;
+  }
+  const ownerOf = (k: ApiKeyInfo) =>
+    k.owner_user_id ? (usernames.get(k.owner_user_id) ?? `${k.owner_user_id} (deleted)`) : 'system';
+  printTable(
+    ['ID', 'NAME', 'SCOPES', 'OWNER', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'],
+    keys.map((k) => [
+      k.id,
+      k.name,
+      scopeSummary(k.scopes),
+      ownerOf(k),
+      when(k.created_at),
+      when(k.expires_at, 'never'),
+      when(k.last_used_at, 'never'),
+      k.status,
+    ]),
+    'no API keys',
+  );
+}
+
+/** The common sets by name, so the table stays readable. */
+function scopeSummary(scopes: Scope[]): string {
+  const has = new Set(scopes);
+  if (SCOPES.every((s) => has.has(s))) return 'all';
+  if (SCOPES.every((s) => has.has(s) || s === 'admin')) return 'all but admin';
+  return scopes.join(',');
+}
+
+async function revoke(args: string[]): Promise<void> {
+  const flags = parseFlags(args, { id: { type: 'string' } });
+  const id = required(flags.id, 'id');
+  const config = commandConfig(args);
+  const info = await withStore(config, ({ db }) =>
+    withNats(config, (nc) => asUsage(keyStore(db, config, nc).revoke(id))),
+  );
+  process.stdout.write(`revoked ${info.id} (${info.name}) at ${when(info.revoked_at)}\n`);
+}

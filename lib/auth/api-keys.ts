@@ -1,0 +1,351 @@
+/**
+ * API keys for system-to-system callers: `sk_ss_` + 32 random characters. Only a SHA-256 of the
+ * key is stored (a key is 190 random bits, so a fast hash is enough: there is nothing to guess);
+ * the key itself is shown once, by `generate`. The key's first 8 random characters, with the
+ * prefix, are its id: shown in lists, used to revoke, and the document's `_id`, so verifying a
+ * key is one primary-key read.
+ *
+ * A key either acts for a user (their role and ownership, narrowed to the key's scopes) or is a
+ * system key (sees everything, limited to its scopes).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Collection, Db } from 'mongodb';
+import type { Config } from '../config';
+import { AuthenticationError, NotFoundError, ValidationError } from '../errors';
+import type { Logger } from '../log';
+import { COLLECTIONS, isDuplicateKey } from '../store/collections';
+import { publishRevocation } from './revocations';
+import {
+  ownerIdFor,
+  SCOPES,
+  ScopeSchema,
+  scopesForRole,
+  type Principal,
+  type Scope,
+} from './roles';
+import { UserStore } from './users';
+
+export const API_KEY_PREFIX = 'sk_ss_';
+const KEY_CHARS = 32;
+const ID_CHARS = 8;
+const KEY_FORMAT = /^sk_ss_[A-Za-z0-9]{32}$/;
+const ID_FORMAT = /^sk_ss_[A-Za-z0-9]{8}$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const DAY_MS = 86_400_000;
+/** `last_used_at` is a hint for operators, not an audit log: one write a minute is plenty. */
+const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+const MAX_CACHED_KEYS = 10_000;
+
+export type ApiKeyStatus = 'active' | 'revoked' | 'expired';
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  /** The user the key acts for; absent for a system key. */
+  owner_user_id?: string;
+  created_at: string;
+  created_by: string;
+  /** null: never expires. */
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  status: ApiKeyStatus;
+}
+
+type ApiKeyDoc = Omit<ApiKeyInfo, 'id' | 'status' | 'last_used_at'> & {
+  _id: string;
+  hash: string;
+};
+
+/**
+ * Use is recorded in a document of its own: FerretDB applies `$set` by rewriting the whole
+ * document, so a usage write racing a revocation on the same document could undo it.
+ */
+interface ApiKeyUsageDoc {
+  _id: string;
+  last_used_at: string;
+}
+
+export interface GenerateApiKeyInput {
+  name: string;
+  /** Default: everything but `admin` (that the owner's role allows). */
+  scopes?: Scope[];
+  /** Days until expiry; 0 = never; default from config. */
+  expiryDays?: number;
+  ownerUserId?: string;
+  /** Who made it, for the record (a user's e-mail, `cli:<os user>`). */
+  createdBy: string;
+}
+
+export interface ApiKeyStoreOptions {
+  defaultExpiryDays: number;
+  cacheSeconds: number;
+  log: Logger;
+  /** To announce revocations to running processes; without it they learn within cacheSeconds. */
+  nc?: NatsConnection;
+  now?: () => Date;
+}
+
+export function apiKeyOptions(
+  config: Config,
+): Pick<ApiKeyStoreOptions, 'defaultExpiryDays' | 'cacheSeconds'> {
+  return {
+    defaultExpiryDays: config.auth.api_keys.default_expiry_days,
+    cacheSeconds: config.auth.api_keys.cache_seconds,
+  };
+}
+
+/** Unbiased random characters over [A-Za-z0-9]: bytes ≥ 248 (= 4 · 62) are dropped. */
+export function randomKeyChars(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += ALPHABET[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+export function keyIdOf(key: string): string {
+  return key.slice(0, API_KEY_PREFIX.length + ID_CHARS);
+}
+
+function sha256(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export class ApiKeyStore {
+  /** sha256(key) → the principal it authenticated, until when. Only successes are cached. */
+  private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  /** Ids revoked while this process runs: never served from the cache, even mid-verify. */
+  private readonly revokedIds = new Set<string>();
+  private readonly lastUsedWritten = new Map<string, number>();
+  private readonly users: UserStore;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: ApiKeyStoreOptions,
+  ) {
+    this.users = new UserStore(db);
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  private get keys(): Collection<ApiKeyDoc> {
+    return this.db.collection<ApiKeyDoc>(COLLECTIONS.apiKeys);
+  }
+
+  private get usage(): Collection<ApiKeyUsageDoc> {
+    return this.db.collection<ApiKeyUsageDoc>(COLLECTIONS.apiKeyUsage);
+  }
+
+  /** Creates a key; the returned `key` is the only time anyone sees it. */
+  async generate(input: GenerateApiKeyInput): Promise<{ key: string; info: ApiKeyInfo }> {
+    const name = input.name.trim();
+    if (!name || name.length > 100) throw new ValidationError('name must be 1–100 characters');
+    const expiryDays = input.expiryDays ?? this.opts.defaultExpiryDays;
+    if (!Number.isInteger(expiryDays) || expiryDays < 0 || expiryDays > 36_500) {
+      throw new ValidationError('expiry must be a whole number of days (0 = never)');
+    }
+    const scopes = await this.scopesFor(input);
+    const now = this.now();
+    const fields = {
+      name,
+      scopes,
+      ...(input.ownerUserId ? { owner_user_id: input.ownerUserId } : {}),
+      created_at: now.toISOString(),
+      created_by: input.createdBy,
+      expires_at:
+        expiryDays === 0 ? null : new Date(now.getTime() + expiryDays * DAY_MS).toISOString(),
+      revoked_at: null,
+    };
+    // 62^8 ids make a clash very unlikely; when one happens, draw again rather than fail.
+    for (let attempt = 0; ; attempt++) {
+      const key = API_KEY_PREFIX + randomKeyChars(KEY_CHARS);
+      const doc: ApiKeyDoc = { _id: keyIdOf(key), hash: sha256(key), ...fields };
+      try {
+        await this.keys.insertOne(doc);
+        return { key, info: toInfo(doc, undefined, now) };
+      } catch (err) {
+        if (!isDuplicateKey(err) || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  /** The caller a key stands for, or AuthenticationError (unknown, revoked, expired, owner gone). */
+  async verify(key: string): Promise<Principal> {
+    if (!KEY_FORMAT.test(key)) throw new AuthenticationError('Invalid API key');
+    const id = keyIdOf(key);
+    if (this.revokedIds.has(id)) throw new AuthenticationError('API key has been revoked');
+    const hash = sha256(key);
+    const now = this.now().getTime();
+
+    const cached = this.cache.get(hash);
+    if (cached && cached.until > now) {
+      this.touch(id, now);
+      return cached.principal;
+    }
+    this.cache.delete(hash);
+
+    const doc = await this.keys.findOne({ _id: id });
+    if (!doc || !sameHash(doc.hash, hash)) throw new AuthenticationError('Invalid API key');
+    if (doc.revoked_at) throw new AuthenticationError('API key has been revoked');
+    const expiresAt = doc.expires_at ? Date.parse(doc.expires_at) : Infinity;
+    if (expiresAt <= now) throw new AuthenticationError('API key has expired');
+    const principal = await this.principalFor(doc);
+
+    // A revocation that arrived while we were reading must win over what we read.
+    if (this.opts.cacheSeconds > 0 && !this.revokedIds.has(id)) {
+      if (this.cache.size >= MAX_CACHED_KEYS) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(hash, {
+        principal,
+        until: Math.min(now + this.opts.cacheSeconds * 1000, expiresAt),
+      });
+    }
+    this.touch(id, now);
+    return principal;
+  }
+
+  /**
+   * Revokes by id (`sk_ss_` + 8) or full key; idempotent. Announces it so running processes drop
+   * the key at once.
+   */
+  async revoke(idOrKey: string): Promise<ApiKeyInfo> {
+    const id = idOrKey.trim();
+    let keyId: string;
+    if (ID_FORMAT.test(id)) keyId = id;
+    else if (KEY_FORMAT.test(id)) keyId = keyIdOf(id);
+    else
+      throw new ValidationError(`not an API key id (${API_KEY_PREFIX} + ${ID_CHARS} characters)`);
+
+    const doc = await this.keys.findOne({ _id: keyId }, { projection: { hash: 1 } });
+    // A full key must be the real one, so a mistyped key cannot revoke a neighbour.
+    if (!doc || (keyId !== id && !sameHash(doc.hash, sha256(id)))) {
+      throw new NotFoundError(`API key ${keyId} not found`);
+    }
+    await this.keys.updateOne(
+      { _id: keyId, revoked_at: null },
+      { $set: { revoked_at: this.now().toISOString() } },
+    );
+    this.evict(keyId);
+    publishRevocation(this.opts.nc, { kind: 'api_key', id: keyId }, this.opts.log);
+    const [updated, used] = await Promise.all([
+      this.keys.findOne({ _id: keyId }, { projection: { hash: 0 } }),
+      this.usage.findOne({ _id: keyId }),
+    ]);
+    return toInfo(updated!, used?.last_used_at, this.now());
+  }
+
+  /** Newest first; never includes hashes. */
+  async list(): Promise<ApiKeyInfo[]> {
+    const docs = await this.keys
+      .find({}, { projection: { hash: 0 } })
+      .sort({ created_at: -1, _id: -1 })
+      .toArray();
+    const lastUsed = new Map(
+      (await this.usage.find({ _id: { $in: docs.map((d) => d._id) } }).toArray()).map((u) => [
+        u._id,
+        u.last_used_at,
+      ]),
+    );
+    const now = this.now();
+    return docs.map((d) => toInfo(d, lastUsed.get(d._id), now));
+  }
+
+  /** Forgets a revoked key in this process (called for revocations announced on NATS). */
+  evict(keyId: string): void {
+    this.revokedIds.add(keyId);
+    for (const [hash, entry] of this.cache) {
+      if (entry.principal.id === keyId) this.cache.delete(hash);
+    }
+  }
+
+  private async scopesFor(input: GenerateApiKeyInput): Promise<Scope[]> {
+    let allowed: Scope[] = [...SCOPES];
+    if (input.ownerUserId) {
+      const owner = await this.users.get(input.ownerUserId);
+      if (!owner) throw new NotFoundError(`user ${input.ownerUserId} not found`);
+      allowed = scopesForRole(owner.role);
+    }
+    if (!input.scopes) return allowed.filter((s) => s !== 'admin');
+    const requested = [...new Set(input.scopes)];
+    for (const scope of requested) {
+      if (!ScopeSchema.safeParse(scope).success) {
+        throw new ValidationError(`unknown scope '${scope}' (known: ${SCOPES.join(', ')})`);
+      }
+      if (!allowed.includes(scope)) {
+        throw new ValidationError(`scope '${scope}' is beyond what the key's owner may do`);
+      }
+    }
+    if (requested.length === 0) throw new ValidationError('a key needs at least one scope');
+    return requested;
+  }
+
+  private async principalFor(doc: ApiKeyDoc): Promise<Principal> {
+    if (!doc.owner_user_id) {
+      return { kind: 'api_key', id: doc._id, name: doc.name, role: 'admin', scopes: doc.scopes };
+    }
+    const owner = await this.users.get(doc.owner_user_id);
+    if (!owner) throw new AuthenticationError('API key owner no longer exists');
+    // The owner's role may have shrunk since the key was made: it caps the key's scopes.
+    const roleScopes = scopesForRole(owner.role);
+    const ownerId = ownerIdFor(owner.role, owner.user_id);
+    return {
+      kind: 'api_key',
+      id: doc._id,
+      name: doc.name,
+      role: owner.role,
+      scopes: doc.scopes.filter((s) => roleScopes.includes(s)),
+      ...(ownerId ? { owner_id: ownerId } : {}),
+    };
+  }
+
+  /** Records use off the request path; a lost write only makes `last_used_at` a little stale. */
+  private touch(keyId: string, now: number): void {
+    const last = this.lastUsedWritten.get(keyId) ?? 0;
+    if (now - last < LAST_USED_WRITE_INTERVAL_MS) return;
+    this.lastUsedWritten.set(keyId, now);
+    this.usage
+      .updateOne(
+        { _id: keyId },
+        { $set: { last_used_at: new Date(now).toISOString() } },
+        { upsert: true },
+      )
+      .catch((err: unknown) =>
+        this.opts.log.warn({ err, key_id: keyId }, 'could not record API key use'),
+      );
+  }
+}
+
+function sameHash(storedHex: string, hex: string): boolean {
+  const a = Buffer.from(storedHex, 'hex');
+  const b = Buffer.from(hex, 'hex');
+  return a.length === 32 && b.length === 32 && timingSafeEqual(a, b);
+}
+
+function toInfo(
+  doc: Omit<ApiKeyDoc, 'hash'> & { hash?: string },
+  lastUsedAt: string | undefined,
+  now: Date,
+): ApiKeyInfo {
+  const status: ApiKeyStatus = doc.revoked_at
+    ? 'revoked'
+    : doc.expires_at && Date.parse(doc.expires_at) <= now.getTime()
+      ? 'expired'
+      : 'active';
+  return {
+    id: doc._id,
+    name: doc.name,
+    scopes: doc.scopes,
+    ...(doc.owner_user_id ? { owner_user_id: doc.owner_user_id } : {}),
+    created_at: doc.created_at,
+    created_by: doc.created_by,
+    expires_at: doc.expires_at ?? null,
+    last_used_at: lastUsedAt ?? null,
+    revoked_at: doc.revoked_at ?? null,
+    status,
+  };
+}
