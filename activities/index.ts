@@ -14,3 +14,4 @@ export function createSessionActivities(deps: SessionPoolDeps) {
 export type SessionActivities = ReturnType<typeof createSessionActivities>;
 
 export { createPersonaActivities, type PersonaActivities } from './persona';
+export { createAnalysisActivities, type AnalysisActivities } from './analysis';

@@ -4,7 +4,7 @@
  */
 import type { Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
-import { createPersonaActivities } from '../activities';
+import { createAnalysisActivities, createPersonaActivities } from '../activities';
 import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
 import { createLocalEngine } from '../personas/engine/local';
 import { startPool, type RunningWorker, type StartOptions } from './pool';
@@ -25,8 +25,13 @@ export function start(
       options: {
         maxConcurrentActivityTaskExecutions: config.performance.workers.max_concurrent_activities,
       },
-      activities: ({ store, bus }) =>
-        createPersonaActivities({ store, bus, personas, engine: createLocalEngine() }),
+      activities: ({ store, bus }) => {
+        const engine = createLocalEngine();
+        return {
+          ...createPersonaActivities({ store, bus, personas, engine }),
+          ...createAnalysisActivities({ store, personas, engine }),
+        };
+      },
     },
     config,
     log,

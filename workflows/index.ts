@@ -2,3 +2,4 @@
 export { diagnosticsWorkflow, floorProbeWorkflow } from './diagnostics';
 export { sessionWorkflow } from './session';
 export { seriesOccurrenceWorkflow } from './series';
+export { sessionSummaryWorkflow, progressReportWorkflow } from './analysis';

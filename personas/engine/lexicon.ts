@@ -118,3 +118,66 @@ export function goalPhrase(goal: string): string {
   const g = goal.trim().replace(/[.!?]+$/, '');
   return /^[A-Z][a-z]/.test(g) ? g[0]!.toLowerCase() + g.slice(1) : g;
 }
+
+/** Coping techniques a client may report using, each with how a report names it. */
+const COPING = {
+  breathing: [
+    'breathing exercises',
+    'breathing, breathe, breathed, deep breath, deep breaths, breathing exercise',
+  ],
+  mindfulness: [
+    'mindfulness',
+    'mindfulness, mindful, meditation, meditate, meditated, meditating, grounding',
+  ],
+  physical: [
+    'physical activity',
+    'exercised, workout, worked out, gym, yoga, jogging, jogged, swimming, went for a walk, went for a run, went running',
+  ],
+  journaling: [
+    'journaling',
+    'journal, journaling, journalling, journaled, diary, wrote down, wrote it down, writing down',
+  ],
+  reframing: [
+    'reframing thoughts',
+    'reframe, reframed, reframing, thought record, thought records, challenged the thought, challenged my thoughts, challenge my thoughts',
+  ],
+  relaxation: [
+    'relaxation',
+    'relaxation, muscle relaxation, relaxed my muscles, stretching, stretched, visualisation, visualization',
+  ],
+  reaching_out: [
+    'reaching out to others',
+    'reached out, reaching out, asked for help, talked to a friend, called a friend, talked to someone',
+  ],
+  planning: [
+    'planning in small steps',
+    'to do list, made a plan, broke it down, broke it into, small steps, one step at a time, prioritised, prioritized',
+  ],
+  self_care: ['self-care', 'self care, took a break, took breaks, sleep routine'],
+  /** A technique named only in general ("I used the technique"); counted when nothing more specific is. */
+  general: ['coping techniques', 'coping, technique, techniques, exercises'],
+} as const;
+export type CopingStrategy = keyof typeof COPING;
+export const copingPhrase = (strategy: CopingStrategy): string => COPING[strategy][0];
+const COPING_LIST = (Object.keys(COPING) as CopingStrategy[]).map(
+  (s) => [s, list(COPING[s][1])] as const,
+);
+
+/** The coping techniques a message says were used; "didn't try breathing" does not count. */
+export function detectCoping(text: string): CopingStrategy[] {
+  const found = new Set<CopingStrategy>();
+  for (const tokens of clauses(text)) {
+    for (const [strategy, phrases] of COPING_LIST) {
+      for (const phrase of phrases) {
+        const at = findPhrase(tokens, phrase);
+        if (at < 0) continue;
+        let negated = false;
+        for (let i = Math.max(0, at - NEGATION_WINDOW); i < at; i++) negated ||= negates(tokens, i);
+        if (!negated) found.add(strategy);
+        break;
+      }
+    }
+  }
+  if (found.size > 1) found.delete('general');
+  return [...found];
+}

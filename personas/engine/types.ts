@@ -4,6 +4,8 @@
  * needs (the workflow keeps only the last few turns), so engines hold no per-session state.
  */
 import type { Persona } from '../schema';
+import type { ProgressInput } from './progress';
+import type { ProgressReportResponse as ProgressReport } from '../../lib/schemas/analysis';
 
 export type SenderType = 'client' | 'persona' | 'facilitator';
 
@@ -62,4 +64,6 @@ export interface PersonaEngine {
   readonly name: string;
   reply(ctx: ReplyContext): Promise<PersonaReply>;
   analyze(input: AnalysisInput): Promise<SessionAnalysis>;
+  /** A client's progress over a period; without it the local engine's deterministic report is used. */
+  progress?(input: ProgressInput): Promise<ProgressReport>;
 }
