@@ -7,6 +7,9 @@ module.exports = {
   transform: {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }],
   },
+  // jose ships only ES modules; Jest's CommonJS runtime needs them transformed like our code.
+  // ESM-only packages get compiled to CommonJS like the project's own code.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@seriousme/openapi-schema-validator)/)'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   // Real servers on 2 cores: each test file gets its own worker and time to talk to them.

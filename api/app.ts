@@ -1,39 +1,45 @@
 import Koa from 'koa';
+import compress from 'koa-compress';
+import cors from '@koa/cors';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import type { Connections } from '../lib/connections';
+import type { AuthService } from '../lib/auth/sessions';
+import { AuthenticationError } from '../lib/errors';
 import { requestId } from './middleware/request-id';
 import { inFlight } from './middleware/in-flight';
 import { securityHeaders } from './middleware/security-headers';
 import { idempotency } from './middleware/idempotency';
 import { errorEnvelope } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
-import { healthRoutes } from './routes/health';
-import { VERSION } from '../lib/version';
-import { sessionRoutes } from './routes/sessions';
-import { SessionService } from './sessions/service';
-import { personaRoutes } from './routes/personas';
-import { clientRoutes } from './routes/clients';
-import { ClientService } from './clients/service';
 import type { PersonaRegistry } from '../personas/registry';
-import { seriesRoutes } from './routes/series';
+import { SessionService } from './sessions/service';
 import { SeriesService } from './series/service';
+import { ClientService } from './clients/service';
+import { AnalysisService } from './analysis/service';
+import { WebhookService } from './webhooks/service';
+import { apiRoutes } from './routes';
+import { docsRoutes } from './routes/docs';
+import { mountRoutes, type AnyRoute } from './routing/route';
+import type { Principal } from '../lib/auth/roles';
 
 export interface AppDeps {
   config: Config;
   log: Logger;
   connections: Connections;
   personas: PersonaRegistry;
+  auth: AuthService;
 }
 
 /** Builds the Koa application; no listening, so tests and the server share one construction. */
 export interface App {
   koa: Koa;
+  routes: AnyRoute[];
   /** Resolves once no request is in progress (or after the timeout). */
   drained(timeoutMs: number): Promise<void>;
 }
 
-export function createApp({ config, log, connections, personas }: AppDeps): App {
+export function createApp({ config, log, connections, personas, auth }: AppDeps): App {
   const app = new Koa();
   const requests = inFlight();
   app.proxy = true;
@@ -43,31 +49,72 @@ export function createApp({ config, log, connections, personas }: AppDeps): App 
   app.use(requests.middleware);
   app.use(requestId());
   app.use(securityHeaders(config.security.headers));
+  if (config.server.cors.allowed_origins.length) app.use(corsFor(config));
+  app.use(compress({ threshold: config.server.compression_threshold_bytes }));
   app.use(accessLog(log));
   app.use(errorEnvelope(log));
   app.use(jsonBody(config.server.body_limit_kb * 1024));
-  // Until authentication lands every caller is the same; keys will then be scoped per user or API key.
-  app.use(idempotency(connections.store.db, () => 'system'));
-
-  const health = healthRoutes(connections.probes, VERSION);
-  app.use(health.routes()).use(health.allowedMethods({ throw: true }));
 
   const { client } = connections.temporal;
   const { db } = connections.store;
   const sessions = new SessionService(client, db, config, personas);
-  const series = new SeriesService(client, db, config, personas, sessions);
-  // Until authentication lands every caller acts as the system user.
-  const actor = () => ({ name: 'system' });
   const clients = new ClientService(db, connections.bus);
-  for (const router of [
-    sessionRoutes(sessions, actor),
-    seriesRoutes(series, actor),
-    personaRoutes(personas),
-    clientRoutes(clients, actor),
-  ]) {
-    app.use(router.routes()).use(router.allowedMethods({ throw: true }));
+  const routes = apiRoutes({
+    probes: connections.probes,
+    auth,
+    sessions,
+    series: new SeriesService(client, db, config, personas, sessions),
+    clients,
+    personas,
+    analysis: new AnalysisService(client, db, config),
+    webhooks: new WebhookService(db),
+  });
+  const api = mountRoutes(routes, {
+    authenticate: (ctx) => authenticate(auth, ctx.get('Authorization')),
+    // Keys are scoped per caller, so two callers can never replay each other's answers.
+    idempotency: idempotency(connections.store.db, (ctx) => {
+      const p = ctx.state.principal as Principal;
+      return `${p.kind}:${p.id}`;
+    }),
+  });
+  const docs = docsRoutes();
+  app.use(api.routes()).use(api.allowedMethods({ throw: true }));
+  app.use(docs.routes());
+  return { koa: app, routes, drained: (timeoutMs) => requests.drained(timeoutMs) };
+}
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+async function authenticate(auth: AuthService, header: string): Promise<Principal> {
+  if (!header) {
+    throw new AuthenticationError(
+      'Authentication required: send Authorization: Bearer <token or API key>',
+    );
   }
-  return { koa: app, drained: (timeoutMs) => requests.drained(timeoutMs) };
+  const match = BEARER.exec(header);
+  if (!match) throw new AuthenticationError('Authorization must be "Bearer <token or API key>"');
+  return auth.authenticate(match[1]!);
+}
+
+function corsFor(config: Config): Koa.Middleware {
+  const allowed = new Set(config.server.cors.allowed_origins);
+  return cors({
+    origin: (ctx) => {
+      const origin = ctx.get('Origin');
+      if (allowed.has('*')) return '*';
+      return allowed.has(origin) ? origin : '';
+    },
+    allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    exposeHeaders: [
+      'X-Request-Id',
+      'X-API-Warning',
+      'Location',
+      'Retry-After',
+      'Idempotent-Replayed',
+    ],
+    maxAge: config.server.cors.max_age_seconds,
+  });
 }
 
 function accessLog(log: Logger): Koa.Middleware {

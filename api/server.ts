@@ -11,6 +11,8 @@ import { connectAll, type Connections } from '../lib/connections';
 import { createApp } from './app';
 import { onShutdownSignal } from '../lib/process';
 import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
+import { requireJwtSecret } from '../lib/config';
+import { createAuthService } from '../lib/auth/sessions';
 
 export interface ApiServer {
   url: string;
@@ -25,8 +27,21 @@ export async function start(
 ): Promise<ApiServer> {
   // Persona files are checked before connecting: a broken one stops the start with its name.
   const personas = new PersonaRegistry(loadPersonaDefinitions());
+  // Without a signing secret no token could be issued or checked: refuse before connecting.
+  requireJwtSecret(config);
   const connections = await connectAll(config, log, 'smart-steps-api');
-  const app = createApp({ config, log, connections, personas });
+  const auth = createAuthService(config, {
+    db: connections.store.db,
+    nc: connections.bus.nc,
+    log,
+  });
+  try {
+    await auth.start();
+  } catch (err) {
+    await connections.close();
+    throw err;
+  }
+  const app = createApp({ config, log, connections, personas, auth });
   const server = http.createServer(app.koa.callback());
   server.keepAliveTimeout = 5_000;
 
@@ -36,6 +51,7 @@ export async function start(
       server.listen(config.server.port, config.server.host, () => resolve());
     });
   } catch (err) {
+    await auth.stop();
     await connections.close();
     throw err;
   }
@@ -54,6 +70,7 @@ export async function start(
       );
       await closed;
       clearTimeout(grace);
+      await auth.stop();
       await connections.close();
       log.info('api stopped');
     })());

@@ -28,6 +28,48 @@ const COMMANDS: Record<string, Command> = {
       await runWorker(args);
     },
   },
+  'gen-openapi': {
+    summary: 'Write the OpenAPI 3.1 document of the REST API (stdout without --output)',
+    usage: 'smart-steps gen-openapi [--output FILE]',
+    run: (args) => {
+      const { runGenOpenApi } =
+        require('./commands/gen-openapi') as typeof import('./commands/gen-openapi');
+      runGenOpenApi(args);
+    },
+  },
+  db: {
+    summary: 'Create the database indexes (idempotent)',
+    usage: 'smart-steps db init [--config PATH]',
+    run: async (args) => {
+      const { runDb } = require('./commands/db') as typeof import('./commands/db');
+      await runDb(args);
+    },
+  },
+  user: {
+    summary: 'Create and list users, reset passwords',
+    usage: [
+      'smart-steps user create --username U --email E --role admin|facilitator|viewer [--password P]',
+      'smart-steps user list [--json]',
+      'smart-steps user reset-password --username U|EMAIL [--password P]',
+      '(password: --password, else SMARTSTEPS_PASSWORD, else asked for at a terminal)',
+    ].join('\n       '),
+    run: async (args) => {
+      const { runUser } = require('./commands/user') as typeof import('./commands/user');
+      await runUser(args);
+    },
+  },
+  apikey: {
+    summary: 'Generate, list and revoke API keys',
+    usage: [
+      'smart-steps apikey generate --name N [--expiry DAYS] [--scopes a,b] [--user USERNAME]',
+      'smart-steps apikey list [--json]',
+      'smart-steps apikey revoke --id ID|KEY',
+    ].join('\n       '),
+    run: async (args) => {
+      const { runApiKey } = require('./commands/apikey') as typeof import('./commands/apikey');
+      await runApiKey(args);
+    },
+  },
   provision: {
     summary: 'Build or locate the Temporal, NATS and FerretDB binaries for the dev stack',
     usage: 'smart-steps provision [--config PATH]',

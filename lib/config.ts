@@ -44,6 +44,39 @@ export const configSchema = z.object({
         .max(300)
         .default(10)
         .describe('On SIGTERM, how long in-flight requests may finish before connections are cut.'),
+      compression_threshold_bytes: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(1024)
+        .describe(
+          'Responses larger than this are gzip/brotli-compressed when the client accepts it.',
+        ),
+      cors: z
+        .object({
+          allowed_origins: z
+            .preprocess(
+              (v) =>
+                typeof v === 'string'
+                  ? v
+                      .split(',')
+                      .map((o) => o.trim())
+                      .filter(Boolean)
+                  : v,
+              z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'must be an origin or *')),
+            )
+            .default([])
+            .describe(
+              'Browser origins allowed to call the API (e.g. `https://app.example.com`); empty turns CORS off, `*` allows any origin (without credentials).',
+            ),
+          max_age_seconds: z.coerce
+            .number()
+            .int()
+            .min(0)
+            .default(600)
+            .describe('How long browsers may cache a preflight answer.'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   storage: z
@@ -151,6 +184,8 @@ export const configSchema = z.object({
           'Content-Security-Policy': "default-src 'self'",
           'X-Content-Type-Options': 'nosniff',
           'X-Frame-Options': 'DENY',
+          'X-XSS-Protection': '1; mode=block',
+          'Strict-Transport-Security': 'max-age=31536000; includeSubDomains',
           'Referrer-Policy': 'strict-origin-when-cross-origin',
         })
         .describe(
@@ -197,6 +232,63 @@ export const configSchema = z.object({
   logging: z
     .object({
       level: logLevel.default('info').describe('Log level of the JSON logs.'),
+    })
+    .prefault({}),
+  auth: z
+    .object({
+      jwt_secret: z
+        .string()
+        .min(32, 'must be at least 32 characters')
+        .optional()
+        .describe(
+          'Secret (HS256 key) that signs access tokens, at least 32 characters; never echoed. Required by the API; `npm start` generates one in `<data_dir>/secrets/jwt-secret`.',
+        ),
+      jwt_issuer: z
+        .string()
+        .min(1)
+        .default('smart-steps')
+        .describe('`iss` claim of access tokens; tokens with another issuer are rejected.'),
+      jwt_audience: z
+        .string()
+        .min(1)
+        .default('smart-steps-api')
+        .describe('`aud` claim of access tokens; tokens for another audience are rejected.'),
+      access_token_ttl_seconds: z.coerce
+        .number()
+        .int()
+        .min(60)
+        .max(86_400)
+        .default(900)
+        .describe(
+          "Lifetime of an access token (JWT). The user's role in it is trusted until it expires.",
+        ),
+      refresh_token_ttl_days: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(365)
+        .default(14)
+        .describe('Lifetime of a refresh token; each refresh issues a new one (rotation).'),
+      api_keys: z
+        .object({
+          default_expiry_days: z.coerce
+            .number()
+            .int()
+            .min(0)
+            .max(3650)
+            .default(90)
+            .describe('Expiry of a new API key when none is given; 0 = never expires.'),
+          cache_seconds: z.coerce
+            .number()
+            .int()
+            .min(0)
+            .max(3600)
+            .default(30)
+            .describe(
+              'How long a process trusts a verified API key without reading it again; a revocation clears it at once.',
+            ),
+        })
+        .prefault({}),
     })
     .prefault({}),
   dev_stack: z
@@ -379,6 +471,29 @@ export function loadConfigOrExit(options: LoadOptions = {}): Config {
     }
     throw err;
   }
+}
+
+/**
+ * The JWT secret has no default (a shared default would let anyone mint tokens), so only the
+ * processes that sign or verify tokens demand it, with one line saying how to set it.
+ */
+export function requireJwtSecret(config: Config): string {
+  const secret = config.auth.jwt_secret;
+  if (!secret) {
+    throw new ConfigError(
+      'invalid configuration: auth.jwt_secret: required (at least 32 characters; set it in the config file or SMARTSTEPS_AUTH__JWT_SECRET)',
+    );
+  }
+  return secret;
+}
+
+/**
+ * How scripts hand a password to the CLI without putting it on the command line (where `ps`
+ * shows it). Not a config key: it is input to one command, not a setting.
+ */
+export function readPasswordFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env.SMARTSTEPS_PASSWORD;
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** Environment facts that are not settings but that tooling needs; kept here so env stays in one place. */

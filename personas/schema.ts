@@ -60,7 +60,8 @@ export function toPersonaSummary(persona: Persona): PersonaSummary {
 }
 
 /** The spec's persona details: the definition without the runtime's own fields. */
-export type PersonaDetails = Omit<Persona, 'version' | 'opening_lines'>;
+export const personaDetailsSchema = personaSchema.omit({ version: true, opening_lines: true });
+export type PersonaDetails = z.infer<typeof personaDetailsSchema>;
 
 export function toPersonaDetails(persona: Persona): PersonaDetails {
   const { version: _version, opening_lines: _lines, ...details } = persona;

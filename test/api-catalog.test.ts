@@ -45,7 +45,7 @@ describe('personas and session listing over REST', () => {
   });
 
   it('lists sessions newest first, filtered by client and by a comma list of statuses, with pagination', async () => {
-    const client = `c_list${Date.now()}`;
+    const client = await rt.newClient();
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const res = await rt.http('POST', '/api/v1/sessions', {

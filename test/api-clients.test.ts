@@ -27,7 +27,7 @@ describe('clients over REST', () => {
       client_id: expect.stringMatching(/^c_[a-z0-9]{16}$/),
       ...jane,
       created_at: expect.stringMatching(/Z$/),
-      created_by: 'system',
+      created_by: rt.admin.email,
     });
     const id = res.body.client_id as string;
 
@@ -39,7 +39,7 @@ describe('clients over REST', () => {
     const evt = msg!.json<LifecycleEvent>();
     expect(evt).toMatchObject({
       event: 'client.created',
-      data: { client_id: id, created_by: 'system' },
+      data: { client_id: id, created_by: rt.admin.email },
     });
     expect(JSON.stringify(evt)).not.toContain('jane.doe@example.com');
     await consumer.delete();
@@ -77,7 +77,10 @@ describe('clients over REST', () => {
   });
 
   it('shows session counts, updates fields, and refuses to delete a client with sessions to come', async () => {
-    const created = await rt.http('POST', '/api/v1/clients', jane);
+    const created = await rt.http('POST', '/api/v1/clients', {
+      ...jane,
+      email: 'jane.2@example.com',
+    });
     const id = created.body.client_id as string;
     const s1 = await rt.http('POST', '/api/v1/sessions', {
       client_id: id,
@@ -91,7 +94,12 @@ describe('clients over REST', () => {
     await rt.http('POST', `/api/v1/sessions/${s1.body.session_id}/end`);
 
     const details = await rt.http('GET', `/api/v1/clients/${id}`);
-    expect(details.body).toMatchObject({ ...jane, client_id: id, updated_at: expect.any(String) });
+    expect(details.body).toMatchObject({
+      ...jane,
+      email: 'jane.2@example.com',
+      client_id: id,
+      updated_at: expect.any(String),
+    });
     expect(details.body.session_count).toEqual({ total: 2, completed: 1, scheduled: 1 });
 
     const updated = await rt.http('PATCH', `/api/v1/clients/${id}`, {

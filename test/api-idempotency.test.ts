@@ -10,18 +10,16 @@ describe('Idempotency-Key on POST', () => {
     await rt?.stop();
   });
 
-  const post = async (path: string, body: unknown, key?: string) => {
-    const res = await fetch(`${rt.api.url}${path}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(key ? { 'Idempotency-Key': key } : {}) },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as any, headers: res.headers };
-  };
+  const post = (path: string, body: unknown, key?: string, as = rt.http) =>
+    as('POST', path, body, key ? { 'Idempotency-Key': key } : {});
 
   it('replays the first answer to a retried create, creating nothing twice', async () => {
     const key = randomUUID();
-    const body = { client_id: 'c_idem', persona_id: 'dr_morgan_hayes', goals: ['Retry safely'] };
+    const body = {
+      client_id: await rt.clientId('idem'),
+      persona_id: 'dr_morgan_hayes',
+      goals: ['Retry safely'],
+    };
     const first = await post('/api/v1/sessions', body, key);
     const again = await post('/api/v1/sessions', body, key);
     expect(first.status).toBe(201);
@@ -29,12 +27,15 @@ describe('Idempotency-Key on POST', () => {
     expect(again.body).toEqual(first.body);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.headers.get('location')).toBe(`/api/v1/sessions/${first.body.session_id}`);
-    const listed = await rt.http('GET', '/api/v1/sessions?client_id=c_idem');
+    const listed = await rt.http('GET', `/api/v1/sessions?client_id=${await rt.clientId('idem')}`);
     expect(listed.body.pagination.total).toBe(1);
   });
 
   it('sends a retried message once', async () => {
-    const s = await post('/api/v1/sessions', { client_id: 'c_idem2', persona_id: 'sam_taylor' });
+    const s = await post('/api/v1/sessions', {
+      client_id: await rt.clientId('idem2'),
+      persona_id: 'sam_taylor',
+    });
     await rt.http('POST', `/api/v1/sessions/${s.body.session_id}/start`);
     const key = randomUUID();
     const msg = { content: 'Did this arrive?', sender_type: 'facilitator' };
@@ -62,16 +63,31 @@ describe('Idempotency-Key on POST', () => {
     const key = randomUUID();
     const bad = await post(
       '/api/v1/sessions',
-      { client_id: 'c_idem3', persona_id: 'dr_nobody' },
+      { client_id: await rt.clientId('idem3'), persona_id: 'dr_nobody' },
       key,
     );
     expect(bad.status).toBe(422);
     const againBad = await post(
       '/api/v1/sessions',
-      { client_id: 'c_idem3', persona_id: 'dr_nobody' },
+      { client_id: await rt.clientId('idem3'), persona_id: 'dr_nobody' },
       key,
     );
     expect(againBad.status).toBe(422);
     expect(againBad.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('keeps each caller’s keys apart: the same key from another user is a new request', async () => {
+    const key = randomUUID();
+    const other = await rt.signIn('facilitator', 'other');
+    const mine = await post('/api/v1/clients', { first_name: 'Key', last_name: 'Mine' }, key);
+    const theirs = await post(
+      '/api/v1/clients',
+      { first_name: 'Key', last_name: 'Mine' },
+      key,
+      other.http,
+    );
+    expect([mine.status, theirs.status]).toEqual([201, 201]);
+    expect(theirs.headers.get('idempotent-replayed')).toBeNull();
+    expect(theirs.body.client_id).not.toBe(mine.body.client_id);
   });
 });

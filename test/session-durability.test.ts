@@ -65,7 +65,7 @@ describe('session runtime durability', () => {
 
     it('keeps every message, in order, across runs forced by a low history threshold', async () => {
       const created = await rt.http('POST', '/api/v1/sessions', {
-        client_id: 'c_long',
+        client_id: await rt.clientId('long'),
         persona_id: 'dr_morgan_hayes',
         goals: ['Sleep'],
       });
@@ -173,7 +173,7 @@ describe('session runtime durability', () => {
       await polling(child);
 
       const created = await rt.http('POST', '/api/v1/sessions', {
-        client_id: 'c_crash',
+        client_id: await rt.clientId('crash'),
         persona_id: 'dr_alex_rivera',
         goals: ['Routines'],
       });
@@ -247,7 +247,7 @@ describe('session runtime durability', () => {
         const ids: string[] = [];
         for (let i = 0; i < 8; i++) {
           const res = await rt.http('POST', '/api/v1/sessions', {
-            client_id: `c_pool${i}`,
+            client_id: await rt.clientId(`pool${i}`),
             persona_id: 'sam_taylor',
           });
           ids.push(res.body.session_id as string);

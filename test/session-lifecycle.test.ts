@@ -18,7 +18,7 @@ describe('a session through the REST API', () => {
 
   const createSession = async (extra: Record<string, unknown> = {}) => {
     const res = await rt.http('POST', '/api/v1/sessions', {
-      client_id: 'c_jane',
+      client_id: await rt.clientId('jane'),
       persona_id: 'dr_morgan_hayes',
       goals: ['Explore coping strategies', 'Discuss recent progress'],
       duration_minutes: 45,
@@ -33,13 +33,13 @@ describe('a session through the REST API', () => {
     const created = await createSession();
     expect(created).toMatchObject({
       session_id: expect.stringMatching(/^s_[a-z0-9]{16}$/),
-      client_id: 'c_jane',
+      client_id: await rt.clientId('jane'),
       persona_id: 'dr_morgan_hayes',
       status: 'scheduled',
       duration_minutes: 45,
       goals: ['Explore coping strategies', 'Discuss recent progress'],
       metadata: { session_number: 5, location: 'virtual' },
-      created_by: 'system',
+      created_by: rt.admin.email,
     });
     expect(created.created_at).toMatch(/Z$/);
     const id = created.session_id;
@@ -75,7 +75,7 @@ describe('a session through the REST API', () => {
       id: expect.stringMatching(/^m_/),
       session_id: id,
       sender_type: 'client',
-      sender_id: 'c_jane',
+      sender_id: await rt.clientId('jane'),
       content: "I've been feeling a bit stressed about work.",
       timestamp: expect.stringMatching(/Z$/),
     });
@@ -100,7 +100,7 @@ describe('a session through the REST API', () => {
     expect(note.body).toMatchObject({
       id: expect.stringMatching(/^n_/),
       content: 'Client appeared more relaxed.',
-      author: 'system',
+      author: rt.admin.email,
     });
 
     const ended = await rt.http('POST', `/api/v1/sessions/${id}/end`);
@@ -116,7 +116,7 @@ describe('a session through the REST API', () => {
     const endedEvent = await events.next((e) => e.event === 'session.ended', 'session.ended');
     expect(endedEvent.data).toMatchObject({
       session_id: id,
-      client_id: 'c_jane',
+      client_id: await rt.clientId('jane'),
       persona_id: 'dr_morgan_hayes',
       status: 'completed',
     });
@@ -196,14 +196,14 @@ describe('a session through the REST API', () => {
     });
 
     const persona = await rt.http('POST', '/api/v1/sessions', {
-      client_id: 'c_1',
+      client_id: await rt.clientId('1'),
       persona_id: 'dr_nobody',
     });
     expect(persona.status).toBe(422);
     expect(persona.body.error.details).toMatchObject({ field: 'persona_id' });
 
     const past = await rt.http('POST', '/api/v1/sessions', {
-      client_id: 'c_1',
+      client_id: await rt.clientId('1'),
       persona_id: 'dr_morgan_hayes',
       scheduled_at: '2020-01-01T00:00:00Z',
     });
@@ -274,7 +274,10 @@ describe('a session through the REST API', () => {
       content: 'Observer joined.',
       sender_type: 'facilitator',
     });
-    expect(facilitator.body).toMatchObject({ sender_type: 'facilitator', sender_id: 'system' });
+    expect(facilitator.body).toMatchObject({
+      sender_type: 'facilitator',
+      sender_id: rt.admin.email,
+    });
 
     // A client message afterwards gets exactly one reply, which proves nothing else was queued.
     const client = await rt.http('POST', `/api/v1/sessions/${id}/messages`, {

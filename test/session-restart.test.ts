@@ -44,7 +44,7 @@ describe('scheduled sessions across a Temporal server restart', () => {
   it('starts a session at its time even though the server was down while it waited', async () => {
     const scheduledAt = new Date(Date.now() + 6_000).toISOString();
     const created = await rt.http('POST', '/api/v1/sessions', {
-      client_id: 'c_restart',
+      client_id: await rt.clientId('restart'),
       persona_id: 'sam_taylor',
       scheduled_at: scheduledAt,
     });

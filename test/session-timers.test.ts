@@ -24,7 +24,7 @@ describe('session timers and recurring series', () => {
     const id = newId('session');
     await service.startWorkflow({
       session_id: id,
-      client_id: 'c_timer',
+      client_id: await rt.clientId('timer'),
       persona_id: 'dr_jordan_lee',
       goals: ['Cut down on caffeine'],
       duration_minutes: 0.1,
@@ -50,7 +50,7 @@ describe('session timers and recurring series', () => {
 
   it('creates sessions from a series on schedule, and creates none while it is paused', async () => {
     const created = await rt.http('POST', '/api/v1/session-series', {
-      client_id: 'c_series',
+      client_id: await rt.clientId('series'),
       persona_id: 'dr_morgan_hayes',
       goals: ['Weekly check-in'],
       duration_minutes: 30,
@@ -81,7 +81,7 @@ describe('session timers and recurring series', () => {
       20_000,
     );
     expect(first[0]).toMatchObject({
-      client_id: 'c_series',
+      client_id: await rt.clientId('series'),
       persona_id: 'dr_morgan_hayes',
       goals: ['Weekly check-in'],
       metadata: { programme: 'pilot', series_id: seriesId },
@@ -101,7 +101,10 @@ describe('session timers and recurring series', () => {
     await waitFor('three intervals to pass', () => Date.now() >= deadline, 10_000);
     expect((await seriesSessions()).length).toBeLessThanOrEqual(countAtPause + 1);
 
-    const listed = await rt.http('GET', '/api/v1/session-series?client_id=c_series');
+    const listed = await rt.http(
+      'GET',
+      `/api/v1/session-series?client_id=${await rt.clientId('series')}`,
+    );
     expect(listed.body.series.map((s: { series_id: string }) => s.series_id)).toEqual([seriesId]);
     const resumed = await rt.http('POST', `/api/v1/session-series/${seriesId}/resume`);
     expect(resumed.body.status).toBe('active');
@@ -111,7 +114,7 @@ describe('session timers and recurring series', () => {
 
   it('rejects a series without exactly one recurrence rule, naming the field', async () => {
     const res = await rt.http('POST', '/api/v1/session-series', {
-      client_id: 'c_series',
+      client_id: await rt.clientId('series'),
       persona_id: 'dr_morgan_hayes',
       recurrence: { cron: '0 18 * * MON', interval_seconds: 60 },
     });
@@ -121,7 +124,7 @@ describe('session timers and recurring series', () => {
       reason: 'give exactly one of cron, calendar or interval_seconds',
     });
     const tz = await rt.http('POST', '/api/v1/session-series', {
-      client_id: 'c_series',
+      client_id: await rt.clientId('series'),
       persona_id: 'dr_morgan_hayes',
       recurrence: { cron: '0 18 * * MON', timezone: 'Mars/Olympus' },
     });

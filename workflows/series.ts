@@ -15,6 +15,7 @@ export interface SeriesTemplate {
   goals: string[];
   duration_minutes: number;
   created_by: string;
+  owner_id?: string;
   metadata: Record<string, unknown>;
   options?: SessionWorkflowOptions;
 }
@@ -40,6 +41,7 @@ export async function seriesOccurrenceWorkflow(
     scheduled_at: now,
     created_at: now,
     created_by: template.created_by,
+    ...(template.owner_id ? { owner_id: template.owner_id } : {}),
     series_id: template.series_id,
     metadata: { ...template.metadata, series_id: template.series_id },
   };

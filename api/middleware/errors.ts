@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { AppError, RateLimitedError } from '../../lib/errors';
+import { AppError, AuthenticationError, RateLimitedError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 
 export interface ErrorEnvelope {
@@ -34,6 +34,7 @@ export function errorEnvelope(log: Logger): Middleware {
         ctx.status = err.status;
         ctx.body = envelope(err.code, err.message, requestId, err.details);
         if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+        if (err instanceof AuthenticationError) ctx.set('WWW-Authenticate', 'Bearer');
         if (err.status >= 500) log.warn({ err, requestId }, err.message);
         return;
       }

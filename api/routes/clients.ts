@@ -1,61 +1,159 @@
-import Router, { type RouterContext } from '@koa/router';
 import { z } from 'zod';
-import { validate } from '../validate';
+import { route, type AnyRoute } from '../routing/route';
 import { pageQuery, pagination } from '../pagination';
-import { createClientRequestSchema, updateClientRequestSchema } from '../../lib/schemas/client';
+import { actorOf } from '../access';
+import {
+  clientSchema,
+  createClientRequestSchema,
+  updateClientRequestSchema,
+} from '../../lib/schemas/client';
+import { paginationSchema } from '../../lib/schemas/common';
 import type { ClientService } from '../clients/service';
-import type { Actor } from '../sessions/service';
 
-const clientIdParam = z.string().regex(/^c_[a-z0-9]{4,64}$/, 'must be a client id (c_…)');
-const listQuery = z.object({ search: z.string().max(100).optional(), ...pageQuery() });
+export const clientIdParams = z.object({
+  id: z
+    .string()
+    .regex(/^c_[a-z0-9]{4,64}$/, 'must be a client id (c_…)')
+    .describe('Client id'),
+});
+const listQuery = z.object({
+  search: z
+    .string()
+    .max(100)
+    .optional()
+    .describe('Matches the start of a first name, last name or e-mail, ignoring case'),
+  ...pageQuery(),
+});
 
-export function clientRoutes(
-  service: ClientService,
-  actorOf: (ctx: RouterContext) => Actor,
-): Router {
-  const router = new Router({ prefix: '/api/v1/clients' });
-  const id = (ctx: RouterContext) => validate(clientIdParam, ctx.params.id, 'path');
+const clientViewSchema = clientSchema.omit({ owner_id: true });
+const createdClientSchema = clientViewSchema.omit({ updated_at: true });
+const clientSummarySchema = clientSchema.pick({
+  client_id: true,
+  first_name: true,
+  last_name: true,
+  email: true,
+  created_at: true,
+});
+const clientDetailsSchema = clientViewSchema.extend({
+  session_count: z.object({
+    total: z.number().int(),
+    completed: z.number().int(),
+    scheduled: z.number().int(),
+  }),
+});
 
-  router.post('/', async (ctx) => {
-    const client = await service.create(
-      validate(createClientRequestSchema, ctx.state.body),
-      actorOf(ctx),
-    );
-    ctx.status = 201;
-    ctx.set('Location', `/api/v1/clients/${client.client_id}`);
-    const { updated_at: _u, ...shown } = client;
-    ctx.body = shown;
-  });
+export function clientRoutes(service: ClientService): AnyRoute[] {
+  const tag = 'Clients';
+  const base = '/api/v1/clients';
+  const update = (method: 'patch' | 'put') =>
+    route({
+      method,
+      path: `${base}/{id}`,
+      operationId: method === 'patch' ? 'updateClient' : 'replaceClientDeprecated',
+      summary:
+        method === 'patch'
+          ? 'Change a client’s fields (null clears an optional one)'
+          : 'Same as PATCH; kept for older integrations',
+      tag,
+      auth: 'clients:write',
+      params: clientIdParams,
+      body: updateClientRequestSchema,
+      errors: [409],
+      ...(method === 'put'
+        ? {
+            deprecated: {
+              warning: 'This endpoint is deprecated; use PATCH /api/v1/clients/{id}',
+              sunset: '2027-12-31T00:00:00Z',
+            },
+          }
+        : {}),
+      responses: { 200: { description: 'The updated client', schema: clientDetailsSchema } },
+      handler: async (ctx, { params, body, principal }) => {
+        ctx.body = await service.update(params.id, body, actorOf(principal));
+      },
+    });
 
-  router.get('/', async (ctx) => {
-    const q = validate(listQuery, ctx.query, 'query');
-    const { items, total } = await service.list(q.search, q.page, q.limit);
-    ctx.body = {
-      clients: items.map((c) => ({
-        client_id: c.client_id,
-        first_name: c.first_name,
-        last_name: c.last_name,
-        ...(c.email ? { email: c.email } : {}),
-        created_at: c.created_at,
-      })),
-      pagination: pagination(total, q.page, q.limit),
-    };
-  });
-
-  router.get('/:id', async (ctx) => {
-    ctx.body = await service.get(id(ctx));
-  });
-
-  const update = async (ctx: RouterContext) => {
-    ctx.body = await service.update(id(ctx), validate(updateClientRequestSchema, ctx.state.body));
-  };
-  router.patch('/:id', update);
-  router.put('/:id', update);
-
-  router.delete('/:id', async (ctx) => {
-    await service.delete(id(ctx));
-    ctx.status = 204;
-  });
-
-  return router;
+  return [
+    route({
+      method: 'post',
+      path: base,
+      operationId: 'createClient',
+      summary: 'Create a client',
+      tag,
+      auth: 'clients:write',
+      body: createClientRequestSchema,
+      errors: [409],
+      responses: { 201: { description: 'The new client', schema: createdClientSchema } },
+      handler: async (ctx, { body, principal }) => {
+        const client = await service.create(body, actorOf(principal));
+        ctx.status = 201;
+        ctx.set('Location', `${base}/${client.client_id}`);
+        const { updated_at: _u, ...shown } = client;
+        ctx.body = shown;
+      },
+    }),
+    route({
+      method: 'get',
+      path: base,
+      operationId: 'listClients',
+      summary: 'List or search clients, newest first',
+      tag,
+      auth: 'clients:read',
+      query: listQuery,
+      responses: {
+        200: {
+          description: 'A page of clients',
+          schema: z.object({ clients: z.array(clientSummarySchema), pagination: paginationSchema }),
+        },
+      },
+      handler: async (ctx, { query, principal }) => {
+        const { items, total } = await service.list(
+          query.search,
+          query.page,
+          query.limit,
+          actorOf(principal),
+        );
+        ctx.body = {
+          clients: items.map((c) => ({
+            client_id: c.client_id,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            ...(c.email ? { email: c.email } : {}),
+            created_at: c.created_at,
+          })),
+          pagination: pagination(total, query.page, query.limit),
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: `${base}/{id}`,
+      operationId: 'getClient',
+      summary: 'A client with session counts',
+      tag,
+      auth: 'clients:read',
+      params: clientIdParams,
+      responses: { 200: { description: 'The client', schema: clientDetailsSchema } },
+      handler: async (ctx, { params, principal }) => {
+        ctx.body = await service.get(params.id, actorOf(principal));
+      },
+    }),
+    update('patch'),
+    update('put'),
+    route({
+      method: 'delete',
+      path: `${base}/{id}`,
+      operationId: 'deleteClient',
+      summary: 'Delete a client with no scheduled or active sessions',
+      tag,
+      auth: 'clients:write',
+      params: clientIdParams,
+      errors: [409],
+      responses: { 204: { description: 'Deleted' } },
+      handler: async (ctx, { params, principal }) => {
+        await service.delete(params.id, actorOf(principal));
+        ctx.status = 204;
+      },
+    }),
+  ];
 }

@@ -1,57 +1,110 @@
-import Router, { type RouterContext } from '@koa/router';
 import { z } from 'zod';
-import { validate } from '../validate';
+import { route, type AnyRoute } from '../routing/route';
 import { pageQuery, pagination } from '../pagination';
-import { createSeriesRequestSchema } from '../../lib/schemas/series';
+import { actorOf } from '../access';
+import { createSeriesRequestSchema, seriesSchema } from '../../lib/schemas/series';
+import { paginationSchema } from '../../lib/schemas/common';
 import type { SeriesService } from '../series/service';
-import type { Actor } from '../sessions/service';
 
-const seriesIdParam = z.string().regex(/^sr_[a-z0-9]{4,64}$/, 'must be a series id (sr_…)');
+const seriesIdParams = z.object({
+  id: z
+    .string()
+    .regex(/^sr_[a-z0-9]{4,64}$/, 'must be a series id (sr_…)')
+    .describe('Series id'),
+});
 const listQuery = z.object({
-  client_id: z.string().optional(),
+  client_id: z.string().max(64).optional().describe('Only this client’s series'),
   ...pageQuery(),
 });
+const seriesViewSchema = seriesSchema.omit({ owner_id: true });
 
-export function seriesRoutes(
-  service: SeriesService,
-  actorOf: (ctx: RouterContext) => Actor,
-): Router {
-  const router = new Router({ prefix: '/api/v1/session-series' });
-  const id = (ctx: RouterContext) => validate(seriesIdParam, ctx.params.id, 'path');
+export function seriesRoutes(service: SeriesService): AnyRoute[] {
+  const tag = 'Session series';
+  const base = '/api/v1/session-series';
+  const toggle = (action: 'pause' | 'resume') =>
+    route({
+      method: 'post',
+      path: `${base}/{id}/${action}`,
+      operationId: `${action}Series`,
+      summary: action === 'pause' ? 'Stop creating sessions for now' : 'Create sessions again',
+      tag,
+      auth: 'sessions:write',
+      params: seriesIdParams,
+      responses: { 200: { description: 'The series', schema: seriesViewSchema } },
+      handler: async (ctx, { params, principal }) => {
+        ctx.body = await service[action](params.id, actorOf(principal));
+      },
+    });
 
-  router.post('/', async (ctx) => {
-    const body = validate(createSeriesRequestSchema, ctx.state.body);
-    const series = await service.create(body, actorOf(ctx));
-    ctx.status = 201;
-    ctx.set('Location', `/api/v1/session-series/${series.series_id}`);
-    ctx.body = series;
-  });
-
-  router.get('/', async (ctx) => {
-    const q = validate(listQuery, ctx.query, 'query');
-    const { items, total } = await service.list(q, q.page, q.limit);
-    ctx.body = {
-      series: items,
-      pagination: pagination(total, q.page, q.limit),
-    };
-  });
-
-  router.get('/:id', async (ctx) => {
-    ctx.body = await service.get(id(ctx));
-  });
-
-  router.post('/:id/pause', async (ctx) => {
-    ctx.body = await service.pause(id(ctx), actorOf(ctx));
-  });
-
-  router.post('/:id/resume', async (ctx) => {
-    ctx.body = await service.resume(id(ctx), actorOf(ctx));
-  });
-
-  router.delete('/:id', async (ctx) => {
-    await service.delete(id(ctx));
-    ctx.status = 204;
-  });
-
-  return router;
+  return [
+    route({
+      method: 'post',
+      path: base,
+      operationId: 'createSeries',
+      summary: 'Schedule recurring sessions (a Temporal Schedule creates one per occurrence)',
+      tag,
+      auth: 'sessions:write',
+      body: createSeriesRequestSchema,
+      responses: { 201: { description: 'The new series', schema: seriesViewSchema } },
+      handler: async (ctx, { body, principal }) => {
+        const series = await service.create(body, actorOf(principal));
+        ctx.status = 201;
+        ctx.set('Location', `${base}/${series.series_id}`);
+        ctx.body = series;
+      },
+    }),
+    route({
+      method: 'get',
+      path: base,
+      operationId: 'listSeries',
+      summary: 'List session series, newest first',
+      tag,
+      auth: 'sessions:read',
+      query: listQuery,
+      responses: {
+        200: {
+          description: 'A page of series',
+          schema: z.object({ series: z.array(seriesViewSchema), pagination: paginationSchema }),
+        },
+      },
+      handler: async (ctx, { query, principal }) => {
+        const { items, total } = await service.list(
+          query,
+          query.page,
+          query.limit,
+          actorOf(principal),
+        );
+        ctx.body = { series: items, pagination: pagination(total, query.page, query.limit) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: `${base}/{id}`,
+      operationId: 'getSeries',
+      summary: 'A series with its next occurrences',
+      tag,
+      auth: 'sessions:read',
+      params: seriesIdParams,
+      responses: { 200: { description: 'The series', schema: seriesViewSchema } },
+      handler: async (ctx, { params, principal }) => {
+        ctx.body = await service.get(params.id, actorOf(principal));
+      },
+    }),
+    toggle('pause'),
+    toggle('resume'),
+    route({
+      method: 'delete',
+      path: `${base}/{id}`,
+      operationId: 'deleteSeries',
+      summary: 'Stop the series; sessions it created stay',
+      tag,
+      auth: 'sessions:write',
+      params: seriesIdParams,
+      responses: { 204: { description: 'Deleted' } },
+      handler: async (ctx, { params, principal }) => {
+        await service.delete(params.id, actorOf(principal));
+        ctx.status = 204;
+      },
+    }),
+  ];
 }

@@ -10,9 +10,12 @@ import { NotFoundError, ValidationError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import type { CreateSeriesRequest, Series } from '../../lib/schemas/series';
 import { seriesOccurrenceWorkflow, type SeriesTemplate } from '../../workflows/series';
-import type { Actor, PersonaCatalog, SessionService } from '../sessions/service';
+import type { PersonaCatalog, SessionService } from '../sessions/service';
+import { visibleTo, type Actor } from '../access';
 
 export const SERIES_COLLECTION = 'session_series';
+/** Internal fields that never leave the API. */
+const HIDDEN = { projection: { _id: 0, owner_id: 0 } } as const;
 const scheduleIdFor = (seriesId: string) => `series-${seriesId}`;
 
 export class SeriesService {
@@ -35,6 +38,7 @@ export class SeriesService {
         field: 'persona_id',
         reason: 'no such persona',
       });
+    await this.sessions.assertClientVisible(req.client_id, actor);
     const series: Series = {
       series_id: newId('series'),
       client_id: req.client_id,
@@ -48,6 +52,7 @@ export class SeriesService {
       status: 'active',
       created_at: new Date().toISOString(),
       created_by: actor.name,
+      ...(actor.owner_id ? { owner_id: actor.owner_id } : {}),
     };
     const template: SeriesTemplate = {
       series_id: series.series_id,
@@ -57,6 +62,7 @@ export class SeriesService {
       goals: series.goals,
       duration_minutes: series.duration_minutes,
       created_by: series.created_by,
+      ...(series.owner_id ? { owner_id: series.owner_id } : {}),
       metadata: series.metadata,
       options: this.sessions.workflowOptions(),
     };
@@ -83,18 +89,22 @@ export class SeriesService {
       await this.col.deleteOne({ _id: series.series_id });
       throw err;
     }
-    return this.get(series.series_id);
+    return this.get(series.series_id, actor);
   }
 
   async list(
     filter: { client_id?: string },
     page: number,
     limit: number,
+    actor: Actor,
   ): Promise<{ items: Series[]; total: number }> {
-    const query = filter.client_id ? { client_id: filter.client_id } : {};
+    const query = {
+      ...(filter.client_id ? { client_id: filter.client_id } : {}),
+      ...visibleTo(actor),
+    };
     const [items, total] = await Promise.all([
       this.col
-        .find(query, { projection: { _id: 0 } })
+        .find(query, HIDDEN)
         .sort({ created_at: -1, series_id: -1 })
         .skip((page - 1) * limit)
         .limit(limit)
@@ -104,9 +114,8 @@ export class SeriesService {
     return { items, total };
   }
 
-  async get(seriesId: string): Promise<Series> {
-    const series = await this.col.findOne({ _id: seriesId }, { projection: { _id: 0 } });
-    if (!series) throw new NotFoundError(`Series ${seriesId} not found`);
+  async get(seriesId: string, actor: Actor): Promise<Series> {
+    const series = await this.findOrThrow(seriesId, actor);
     const description = await this.schedule(seriesId).describe();
     return {
       ...series,
@@ -115,22 +124,22 @@ export class SeriesService {
   }
 
   async pause(seriesId: string, actor: Actor): Promise<Series> {
-    await this.findOrThrow(seriesId);
+    await this.findOrThrow(seriesId, actor);
     await this.schedule(seriesId).pause(`paused by ${actor.name}`);
     await this.col.updateOne({ _id: seriesId }, { $set: { status: 'paused' } });
-    return this.get(seriesId);
+    return this.get(seriesId, actor);
   }
 
   async resume(seriesId: string, actor: Actor): Promise<Series> {
-    await this.findOrThrow(seriesId);
+    await this.findOrThrow(seriesId, actor);
     await this.schedule(seriesId).unpause(`resumed by ${actor.name}`);
     await this.col.updateOne({ _id: seriesId }, { $set: { status: 'active' } });
-    return this.get(seriesId);
+    return this.get(seriesId, actor);
   }
 
   /** Deletes the schedule; sessions it already created are ordinary sessions and stay. */
-  async delete(seriesId: string): Promise<void> {
-    await this.findOrThrow(seriesId);
+  async delete(seriesId: string, actor: Actor): Promise<void> {
+    await this.findOrThrow(seriesId, actor);
     try {
       await this.schedule(seriesId).delete();
     } catch (err) {
@@ -139,8 +148,8 @@ export class SeriesService {
     await this.col.deleteOne({ _id: seriesId });
   }
 
-  private async findOrThrow(seriesId: string): Promise<Series> {
-    const series = await this.col.findOne({ _id: seriesId }, { projection: { _id: 0 } });
+  private async findOrThrow(seriesId: string, actor: Actor): Promise<Series> {
+    const series = await this.col.findOne({ _id: seriesId, ...visibleTo(actor) }, HIDDEN);
     if (!series) throw new NotFoundError(`Series ${seriesId} not found`);
     return series;
   }

@@ -20,8 +20,10 @@ import {
   ValidationError,
 } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { visibleTo, type Actor } from '../access';
 import {
   COLLECTIONS,
+  type ClientDoc,
   type MessageDoc,
   type NoteDoc,
   type SessionDoc,
@@ -47,10 +49,7 @@ import {
   type SessionWorkflowOptions,
 } from '../../workflows/session';
 
-export interface Actor {
-  /** Who acts, as shown in `created_by` and note `author`. */
-  name: string;
-}
+export type { Actor };
 
 export interface PersonaCatalog {
   get(personaId: string): { persona_id: string; version?: number } | undefined;
@@ -63,6 +62,9 @@ export interface SessionDetails extends Session {
 
 /** A scheduled time this far in the past still counts as "now" (clock skew between machines). */
 const SCHEDULE_SKEW_MS = 60_000;
+
+/** Internal fields that never leave the API. */
+const HIDDEN = { projection: { _id: 0, updated_at: 0, analysis: 0, owner_id: 0 } } as const;
 
 export const workflowIdFor = (sessionId: string) => `session-${sessionId}`;
 
@@ -92,6 +94,7 @@ export class SessionService {
         reason: 'must be in the future',
       });
     }
+    await this.assertClientVisible(req.client_id, actor);
     const spec: SessionSpec = {
       session_id: newId('session'),
       client_id: req.client_id,
@@ -102,9 +105,23 @@ export class SessionService {
       ...(req.scheduled_at ? { scheduled_at: req.scheduled_at } : {}),
       created_at: new Date().toISOString(),
       created_by: actor.name,
+      ...(actor.owner_id ? { owner_id: actor.owner_id } : {}),
       metadata: req.metadata,
     };
     return this.startWorkflow(spec);
+  }
+
+  /** A session or series may only be booked for a client the caller can see. */
+  async assertClientVisible(clientId: string, actor: Actor): Promise<void> {
+    const found = await this.db
+      .collection<ClientDoc>(COLLECTIONS.clients)
+      .findOne({ _id: clientId, ...visibleTo(actor) }, { projection: { _id: 1 } });
+    if (!found) {
+      throw new ValidationError(`Unknown client: ${clientId}`, {
+        field: 'client_id',
+        reason: 'no such client',
+      });
+    }
   }
 
   /** Starts a session's workflow and answers once its document is stored. */
@@ -142,8 +159,9 @@ export class SessionService {
     },
     page: number,
     limit: number,
+    actor: Actor,
   ): Promise<{ items: Session[]; total: number }> {
-    const query: Record<string, unknown> = {};
+    const query: Record<string, unknown> = { ...visibleTo(actor) };
     if (filter.client_id) query.client_id = filter.client_id;
     if (filter.persona_id) query.persona_id = filter.persona_id;
     if (filter.status?.length) query.status = { $in: filter.status };
@@ -155,7 +173,7 @@ export class SessionService {
     }
     const [items, total] = await Promise.all([
       this.sessions
-        .find(query, { projection: { _id: 0, updated_at: 0, analysis: 0 } })
+        .find(query, HIDDEN)
         .sort({ created_at: -1, session_id: -1 })
         .skip((page - 1) * limit)
         .limit(limit)
@@ -165,8 +183,8 @@ export class SessionService {
     return { items, total };
   }
 
-  async get(sessionId: string): Promise<SessionDetails> {
-    const session = await this.findSession(sessionId);
+  async get(sessionId: string, actor: Actor): Promise<SessionDetails> {
+    const session = await this.findSession(sessionId, actor);
     const [messages, notes] = await Promise.all([
       this.messagesOf(sessionId, { limit: 10_000 }),
       this.db
@@ -178,19 +196,23 @@ export class SessionService {
     return { ...session, messages: messages.items, facilitator_notes: notes };
   }
 
-  async start(sessionId: string): Promise<Session> {
+  async start(sessionId: string, actor: Actor): Promise<Session> {
+    await this.findSession(sessionId, actor);
     return this.call(sessionId, () => this.handle(sessionId).executeUpdate(startSessionUpdate));
   }
 
-  async end(sessionId: string): Promise<Session> {
+  async end(sessionId: string, actor: Actor): Promise<Session> {
+    await this.findSession(sessionId, actor);
     return this.call(sessionId, () => this.handle(sessionId).executeUpdate(endSessionUpdate));
   }
 
-  async cancel(sessionId: string): Promise<Session> {
+  async cancel(sessionId: string, actor: Actor): Promise<Session> {
+    await this.findSession(sessionId, actor);
     return this.call(sessionId, () => this.handle(sessionId).executeUpdate(cancelSessionUpdate));
   }
 
   async sendMessage(sessionId: string, req: SendMessageRequest, actor: Actor): Promise<Message> {
+    await this.findSession(sessionId, actor);
     const messageId = newId('message');
     return this.call(sessionId, () =>
       this.handle(sessionId).executeUpdate(sendMessageUpdate, {
@@ -211,6 +233,7 @@ export class SessionService {
   }
 
   async addNote(sessionId: string, req: AddNoteRequest, actor: Actor): Promise<Note> {
+    await this.findSession(sessionId, actor);
     const noteId = newId('note');
     return this.call(sessionId, () =>
       this.handle(sessionId).executeUpdate(addNoteUpdate, {
@@ -241,11 +264,9 @@ export class SessionService {
     return { items, total };
   }
 
-  async findSession(sessionId: string): Promise<Session> {
-    const session = await this.sessions.findOne(
-      { _id: sessionId },
-      { projection: { _id: 0, updated_at: 0, analysis: 0 } },
-    );
+  /** The session if the actor may see it; otherwise not found, whether or not it exists. */
+  async findSession(sessionId: string, actor: Actor): Promise<Session> {
+    const session = await this.sessions.findOne({ _id: sessionId, ...visibleTo(actor) }, HIDDEN);
     if (!session) throw new NotFoundError(`Session ${sessionId} not found`);
     return session;
   }
@@ -265,7 +286,9 @@ export class SessionService {
       }
       if (err instanceof WorkflowNotFoundError) {
         // The workflow is gone once a session is over; the read model says which it was.
-        const session = await this.findSession(sessionId);
+        // (Callers checked visibility before the command.)
+        const session = await this.sessions.findOne({ _id: sessionId }, HIDDEN);
+        if (!session) throw new NotFoundError(`Session ${sessionId} not found`);
         throw new ConflictError(`Session is ${session.status}`, {
           session_id: sessionId,
           status: session.status,

@@ -44,6 +44,7 @@ export const clientSchema = z.object({
   date_of_birth: z.string().optional(),
   created_at: isoDateTime,
   created_by: z.string(),
+  owner_id: z.string().optional(),
   updated_at: isoDateTime,
   metadata: metadataSchema,
 });

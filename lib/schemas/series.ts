@@ -83,6 +83,7 @@ export const seriesSchema = z.object({
   status: z.enum(['active', 'paused']),
   created_at: isoDateTime,
   created_by: z.string(),
+  owner_id: z.string().optional(),
   next_occurrences: z.array(isoDateTime).optional(),
 });
 export type Series = z.infer<typeof seriesSchema>;

@@ -49,6 +49,8 @@ export const sessionSpecSchema = z.object({
   scheduled_at: isoDateTime.optional(),
   created_at: isoDateTime,
   created_by: z.string(),
+  /** The user whose facilitator view includes this session (internal; not in responses). */
+  owner_id: z.string().optional(),
   series_id: z.string().optional(),
   metadata: metadataSchema,
 });

@@ -1,6 +1,7 @@
 import type { Db, IndexDescription } from 'mongodb';
 import type { Message, Note, Session } from '../schemas/session';
 import type { Client } from '../schemas/client';
+import type { Webhook } from '../schemas/webhook';
 
 /*
  * Documents are keyed by their natural id in `_id` (session_id, message id, note id). Lookups by
@@ -15,6 +16,11 @@ export type SessionDoc = Session & {
 export type MessageDoc = Message & { _id: string; seq: number };
 export type NoteDoc = Note & { _id: string; session_id: string };
 export type ClientDoc = Client & { _id: string };
+/**
+ * `secret` signs deliveries and never leaves the server after creation; `owner_id` scopes who
+ * sees the webhook (absent for system-wide registrations).
+ */
+export type WebhookDoc = Webhook & { _id: string; owner_id?: string; secret: string };
 
 /** Collection names in one place. */
 export const COLLECTIONS = {
@@ -22,6 +28,16 @@ export const COLLECTIONS = {
   messages: 'messages',
   notes: 'notes',
   clients: 'clients',
+  /** Claims that keep a client's e-mail unique per owner (`_id` = owner + e-mail). */
+  clientEmails: 'client_emails',
+  webhooks: 'webhooks',
+  users: 'users',
+  apiKeys: 'api_keys',
+  apiKeyUsage: 'api_key_usage',
+  authSessions: 'auth_sessions',
+  refreshTokens: 'auth_refresh_tokens',
+  spentRefreshTokens: 'auth_refresh_spent',
+  authRevocations: 'auth_revocations',
 } as const;
 
 /**
@@ -32,18 +48,41 @@ export const INDEXES: Record<string, IndexDescription[]> = {
   [COLLECTIONS.sessions]: [
     { key: { client_id: 1, created_at: -1 }, name: 'client_created' },
     { key: { status: 1, created_at: -1 }, name: 'status_created' },
+    { key: { client_id: 1, started_at: 1 }, name: 'client_started' },
   ],
   [COLLECTIONS.messages]: [{ key: { session_id: 1, seq: 1 }, name: 'session_seq' }],
   [COLLECTIONS.clients]: [{ key: { created_at: -1 }, name: 'created' }],
   [COLLECTIONS.notes]: [{ key: { session_id: 1, timestamp: 1 }, name: 'session_time' }],
+  [COLLECTIONS.webhooks]: [
+    { key: { owner_id: 1, created_at: -1, webhook_id: -1 }, name: 'owner_created' },
+    { key: { created_at: -1, webhook_id: -1 }, name: 'created' },
+    // The dispatcher looks up the active webhooks for an event.
+    { key: { status: 1, events: 1 }, name: 'status_events' },
+  ],
+  // Usernames and e-mails are unique ignoring case (no collation on FerretDB): lowercase copies.
+  [COLLECTIONS.users]: [
+    { key: { username_lower: 1 }, name: 'username_unique', unique: true },
+    { key: { email_lower: 1 }, name: 'email_unique', unique: true },
+    { key: { created_at: 1 }, name: 'created' },
+  ],
+  [COLLECTIONS.apiKeys]: [{ key: { created_at: -1 }, name: 'created' }],
+  [COLLECTIONS.authSessions]: [{ key: { user_id: 1 }, name: 'user' }],
+  // No TTL indexes on FerretDB: expired tokens and revocations are deleted by range, lazily.
+  [COLLECTIONS.refreshTokens]: [
+    { key: { session_id: 1 }, name: 'session' },
+    { key: { expires_at: 1 }, name: 'expires' },
+  ],
+  [COLLECTIONS.spentRefreshTokens]: [{ key: { expires_at: 1 }, name: 'expires' }],
+  [COLLECTIONS.authRevocations]: [{ key: { expires_at: 1 }, name: 'expires' }],
 };
 
 /**
  * Creates the missing indexes; idempotent, safe to run at every process start. Only missing
  * ones, one at a time: FerretDB 1.24 drops the connection when a multi-index createIndexes
- * names indexes that already exist.
+ * names indexes that already exist. Returns what it created, as `collection.index` names.
  */
-export async function ensureIndexes(db: Db): Promise<void> {
+export async function ensureIndexes(db: Db): Promise<string[]> {
+  const created: string[] = [];
   const existingCollections = new Set(
     (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name),
   );
@@ -53,9 +92,12 @@ export async function ensureIndexes(db: Db): Promise<void> {
       ? new Set((await col.listIndexes().toArray()).map((i: { name?: unknown }) => String(i.name)))
       : new Set<string>();
     for (const index of indexes) {
-      if (!existing.has(index.name!)) await col.createIndexes([index]);
+      if (existing.has(index.name!)) continue;
+      await col.createIndexes([index]);
+      created.push(`${name}.${index.name}`);
     }
   }
+  return created;
 }
 
 export function isDuplicateKey(err: unknown): boolean {

@@ -2,7 +2,10 @@
  * The application processes a test needs, in-process, against the harness's real servers:
  * the API, a session worker and a persona worker on task queues of the test's own.
  */
+import { randomBytes } from 'node:crypto';
 import { DeliverPolicy } from '@nats-io/jetstream';
+import type { Role } from '../../lib/auth/roles';
+import { UserStore } from '../../lib/auth/users';
 import type { Config } from '../../lib/config';
 import { connectBus, type Bus } from '../../lib/bus';
 import { start as startApi, type ApiServer } from '../../api/server';
@@ -17,8 +20,27 @@ export interface Runtime {
   api: ApiServer;
   workers: RunningWorker[];
   bus: Bus;
+  /** Signed in as an admin of the test's own database. */
   http: Http;
+  admin: SignedIn;
+  /** No credentials at all. */
+  anonymous: Http;
+  /** Creates a user with this role and signs in as them. */
+  signIn(role: Role, name?: string): Promise<SignedIn>;
+  /** Creates a client (as the admin unless another caller is given) and returns its id. */
+  newClient(fields?: Record<string, unknown>, as?: Http): Promise<string>;
+  /** The admin's client named by `label`, created on first use. */
+  clientId(label: string): Promise<string>;
   stop(): Promise<void>;
+}
+
+export interface SignedIn {
+  http: Http;
+  token: string;
+  refreshToken: string;
+  userId: string;
+  email: string;
+  password: string;
 }
 
 export interface HttpResponse<T = any> {
@@ -31,6 +53,7 @@ export type Http = <T = any>(
   method: string,
   path: string,
   body?: unknown,
+  headers?: Record<string, string>,
 ) => Promise<HttpResponse<T>>;
 
 export async function startRuntime(
@@ -50,12 +73,54 @@ export async function startRuntime(
   if (opts.personaWorker !== false) workers.push(await startPersonaWorker(config, quietLogger));
   const api = await startApi(config, quietLogger);
   const bus = await connectBus(config, 'test-observer');
+  const anonymous = httpClient(api.url);
+  const signIn = async (role: Role, name = role): Promise<SignedIn> => {
+    const users = new UserStore(api.connections.store.db);
+    const username = unique(name)
+      .replace(/[^a-z0-9_.-]/gi, '_')
+      .toLowerCase();
+    const email = `${username}@example.test`;
+    const password = `pw-${randomBytes(12).toString('hex')}`;
+    const user = await users.create({ username, email, role, password });
+    const login = await anonymous('POST', '/api/v1/auth/login', { username, password });
+    if (login.status !== 200) throw new Error(`login failed: ${JSON.stringify(login.body)}`);
+    const token = login.body.token as string;
+    return {
+      http: httpClient(api.url, token),
+      token,
+      refreshToken: login.body.refresh_token as string,
+      userId: user.user_id,
+      email,
+      password,
+    };
+  };
+  const admin = await signIn('admin');
+  const newClient = async (fields: Record<string, unknown> = {}, as: Http = admin.http) => {
+    const res = await as('POST', '/api/v1/clients', {
+      first_name: 'Test',
+      last_name: unique('Client'),
+      ...fields,
+    });
+    if (res.status !== 201) throw new Error(`client create failed: ${JSON.stringify(res.body)}`);
+    return res.body.client_id as string;
+  };
+  const labelled = new Map<string, Promise<string>>();
+  const clientId = (label: string) => {
+    let id = labelled.get(label);
+    if (!id) labelled.set(label, (id = newClient({ first_name: label })));
+    return id;
+  };
   return {
     config,
     api,
     workers,
     bus,
-    http: httpClient(api.url),
+    http: admin.http,
+    admin,
+    clientId,
+    anonymous,
+    signIn,
+    newClient,
     stop: async () => {
       await api.stop();
       await Promise.all(workers.map((w) => w.stop()));
@@ -64,11 +129,15 @@ export async function startRuntime(
   };
 }
 
-export function httpClient(base: string): Http {
-  return async (method, path, body) => {
+export function httpClient(base: string, token?: string): Http {
+  return async (method, path, body, headers = {}) => {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();

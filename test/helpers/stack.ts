@@ -7,6 +7,9 @@ import { harnessState } from './harness-state';
  * A Config pointing at the harness's servers, with a database of its own so test files never
  * see each other's documents. `overrides` are dotted keys, as in lib/config.ts.
  */
+/** One signing secret per test process, so every API a test starts accepts the same tokens. */
+export const TEST_JWT_SECRET = randomBytes(32).toString('base64url');
+
 export function testConfig(overrides: Record<string, unknown> = {}): Config {
   const h = harnessState();
   return loadConfig({
@@ -19,6 +22,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       'storage.connection.database': `test_${randomBytes(4).toString('hex')}`,
       'server.port': 0,
       'logging.level': 'silent',
+      'auth.jwt_secret': TEST_JWT_SECRET,
       ...overrides,
     },
   });

@@ -1,0 +1,89 @@
+/**
+ * The whole route table. The server mounts it and `smart-steps gen-openapi` documents it, so
+ * every route the API serves is in the OpenAPI document by construction.
+ */
+import type { AnyRoute } from '../routing/route';
+import { openApiDocument } from '../routing/openapi';
+import { route } from '../routing/route';
+import { VERSION } from '../../lib/version';
+import type { Probe } from '../../lib/health';
+import type { AuthService } from '../../lib/auth/sessions';
+import type { PersonaRegistry } from '../../personas/registry';
+import type { SessionService } from '../sessions/service';
+import type { SeriesService } from '../series/service';
+import type { ClientService } from '../clients/service';
+import type { AnalysisService } from '../analysis/service';
+import type { WebhookService } from '../webhooks/service';
+import { healthRoutes } from './health';
+import { authRoutes } from './auth';
+import { sessionRoutes } from './sessions';
+import { seriesRoutes } from './series';
+import { clientRoutes } from './clients';
+import { personaRoutes } from './personas';
+import { analysisRoutes } from './analysis';
+import { webhookRoutes } from './webhooks';
+
+export interface RouteServices {
+  probes: Record<string, Probe>;
+  auth: AuthService;
+  sessions: SessionService;
+  series: SeriesService;
+  clients: ClientService;
+  personas: PersonaRegistry;
+  analysis: AnalysisService;
+  webhooks: WebhookService;
+}
+
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
+export function apiRoutes(services: RouteServices): AnyRoute[] {
+  const routes = [
+    ...healthRoutes(services.probes, VERSION),
+    ...authRoutes(services.auth),
+    ...sessionRoutes(services.sessions),
+    ...seriesRoutes(services.series),
+    ...clientRoutes(services.clients),
+    ...personaRoutes(services.personas),
+    ...analysisRoutes(services.analysis, services.sessions, services.clients),
+    ...webhookRoutes(services.webhooks),
+  ];
+  let document: Record<string, unknown> | undefined;
+  const openapi = route({
+    method: 'get',
+    path: OPENAPI_PATH,
+    operationId: 'openapi',
+    summary: 'This OpenAPI 3.1 document (no authentication)',
+    tag: 'Operations',
+    auth: 'public',
+    responses: { 200: { description: 'The OpenAPI document' } },
+    handler: (ctx) => {
+      document ??= openApiDocument(all, { version: VERSION });
+      ctx.body = document;
+    },
+  });
+  const all = [...routes, openapi];
+  return all;
+}
+
+/** The document without a running server: services are never touched while describing routes. */
+export function describeApi(): Record<string, unknown> {
+  const unused = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('route handlers cannot run while only generating the API description');
+      },
+    },
+  );
+  const routes = apiRoutes({
+    probes: {},
+    auth: unused as AuthService,
+    sessions: unused as SessionService,
+    series: unused as SeriesService,
+    clients: unused as ClientService,
+    personas: unused as PersonaRegistry,
+    analysis: unused as AnalysisService,
+    webhooks: unused as WebhookService,
+  });
+  return openApiDocument(routes, { version: VERSION });
+}

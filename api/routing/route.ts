@@ -1,0 +1,120 @@
+/**
+ * Routes as data. Each route names its method, path, auth, the zod schemas of its path, query
+ * and body, and its responses; the same definition mounts the Koa handler (authenticate →
+ * authorize → idempotency → validate → handle) and writes its OpenAPI operation, so the
+ * document cannot drift from what the server does.
+ */
+import Router, { type RouterContext } from '@koa/router';
+import type { Middleware } from 'koa';
+import type { z } from 'zod';
+import type { Principal, Scope } from '../../lib/auth/roles';
+import { PermissionDeniedError } from '../../lib/errors';
+import { validate } from '../validate';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+/** `public`; `authenticated` (any valid credentials); or the permission a caller must carry. */
+export type Access = Scope | 'public' | 'authenticated';
+type Schema = z.ZodType | undefined;
+type Infer<T extends Schema> = T extends z.ZodType ? z.output<T> : undefined;
+
+export interface ResponseDef {
+  description: string;
+  /** Absent for empty bodies (204). */
+  schema?: z.ZodType;
+}
+
+export interface RouteInput<
+  A extends Access,
+  P extends Schema,
+  Q extends Schema,
+  B extends Schema,
+> {
+  params: Infer<P>;
+  query: Infer<Q>;
+  body: Infer<B>;
+  principal: A extends 'public' ? undefined : Principal;
+}
+
+export interface RouteDef<
+  A extends Access = Access,
+  P extends Schema = Schema,
+  Q extends Schema = Schema,
+  B extends Schema = Schema,
+> {
+  method: Method;
+  /** OpenAPI form, `{name}` for path parameters. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  auth: A;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Success responses by status code; error responses are added from what the route can fail with. */
+  responses: Record<number, ResponseDef>;
+  /** Error statuses beyond those implied by auth, parameters and body (e.g. 409 for state changes). */
+  errors?: number[];
+  /** A deprecated route still works, and says so in `X-API-Warning` (the spec's deprecation policy). */
+  deprecated?: { warning: string; sunset?: string };
+  handler(ctx: RouterContext, input: RouteInput<A, P, Q, B>): Promise<void> | void;
+}
+
+/** A route with its types erased, as tables and the OpenAPI writer hold them. */
+export type AnyRoute = RouteDef<Access, Schema, Schema, Schema>;
+
+/** Identity with inference: `route({...})` checks the handler against the route's own schemas. */
+export function route<
+  A extends Access,
+  P extends Schema = undefined,
+  Q extends Schema = undefined,
+  B extends Schema = undefined,
+>(def: RouteDef<A, P, Q, B>): AnyRoute {
+  return def;
+}
+
+export interface MountHooks {
+  /** Resolves the caller from the request's credentials, or throws an AuthenticationError. */
+  authenticate(ctx: RouterContext): Promise<Principal>;
+  /** Wraps POST handlers so a retried request with the same Idempotency-Key replays its answer. */
+  idempotency: Middleware;
+}
+
+export const koaPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+
+export function mountRoutes(routes: AnyRoute[], hooks: MountHooks): Router {
+  const router = new Router();
+  for (const def of routes) {
+    router[def.method](koaPath(def.path), async (ctx) => {
+      let principal: Principal | undefined;
+      if (def.auth !== 'public') {
+        principal = await hooks.authenticate(ctx);
+        if (def.auth !== 'authenticated' && !principal.scopes.includes(def.auth)) {
+          throw new PermissionDeniedError(`This action needs the '${def.auth}' permission`, {
+            required_scope: def.auth,
+          });
+        }
+        ctx.state.principal = principal;
+      }
+      if (def.deprecated) {
+        ctx.set('X-API-Warning', def.deprecated.warning);
+        ctx.set('Deprecation', 'true');
+        if (def.deprecated.sunset) ctx.set('Sunset', new Date(def.deprecated.sunset).toUTCString());
+      }
+      const run = async () => {
+        const input = {
+          params: def.params ? validate(def.params, ctx.params, 'path') : undefined,
+          query: def.query ? validate(def.query, ctx.query, 'query') : undefined,
+          body: def.body ? validate(def.body, ctx.state.body, 'body') : undefined,
+          principal,
+        };
+        await def.handler(ctx, input);
+      };
+      // Public POSTs (login, refresh) answer with credentials, which must not be stored for replay.
+      if (def.method === 'post' && principal) await hooks.idempotency(ctx, run);
+      else await run();
+    });
+  }
+  return router;
+}

@@ -1,0 +1,119 @@
+import { startRuntime, type Runtime } from './helpers/runtime';
+
+describe('API edge behaviour', () => {
+  let rt: Runtime;
+  const origin = 'https://app.example.test';
+
+  beforeAll(async () => {
+    rt = await startRuntime(
+      { 'server.cors.allowed_origins': [origin] },
+      { sessionWorker: false, personaWorker: false },
+    );
+  });
+  afterAll(async () => {
+    await rt?.stop();
+  });
+
+  it("sends the spec's six security headers", async () => {
+    const res = await fetch(`${rt.api.url}/api/health`);
+    expect(Object.fromEntries([...res.headers].filter(([k]) => SECURITY.includes(k)))).toEqual({
+      'content-security-policy': "default-src 'self'",
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'x-xss-protection': '1; mode=block',
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      'referrer-policy': 'strict-origin-when-cross-origin',
+    });
+  });
+
+  it('compresses responses above 1 KB for clients that accept it, not small ones', async () => {
+    const big = await fetch(`${rt.api.url}/api/v1/openapi.json`, {
+      headers: { 'Accept-Encoding': 'gzip' },
+    });
+    expect(big.headers.get('content-encoding')).toBe('gzip');
+    expect(((await big.json()) as { openapi: string }).openapi).toBe('3.1.0');
+    const small = await fetch(`${rt.api.url}/api/v1/nothing`, {
+      headers: { 'Accept-Encoding': 'gzip' },
+    });
+    expect(small.headers.get('content-encoding')).toBeNull();
+  });
+
+  it('answers CORS preflights for configured origins only', async () => {
+    const preflight = (from: string) =>
+      fetch(`${rt.api.url}/api/v1/sessions`, {
+        method: 'OPTIONS',
+        headers: {
+          Origin: from,
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'authorization,content-type',
+        },
+      });
+    const allowed = await preflight(origin);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(allowed.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
+    const other = await preflight('https://evil.example.test');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('marks deprecated endpoints with X-API-Warning and keeps serving them', async () => {
+    const id = await rt.newClient();
+    const put = await rt.http('PUT', `/api/v1/clients/${id}`, { phone: '+1 555 0100' });
+    expect(put.status).toBe(200);
+    expect(put.headers.get('x-api-warning')).toMatch(/^This endpoint is deprecated/);
+    expect(put.headers.get('sunset')).toBeTruthy();
+    const patch = await rt.http('PATCH', `/api/v1/clients/${id}`, { phone: '+1 555 0101' });
+    expect(patch.headers.get('x-api-warning')).toBeNull();
+  });
+
+  it('honours a well-formed X-Request-Id and replaces a malformed one', async () => {
+    const kept = await rt.anonymous('GET', '/api/v1/sessions', undefined, {
+      'X-Request-Id': 'app-trace-42',
+    });
+    expect(kept.headers.get('x-request-id')).toBe('app-trace-42');
+    expect(kept.body.error.request_id).toBe('app-trace-42');
+    const replaced = await rt.anonymous('GET', '/api/v1/sessions', undefined, {
+      'X-Request-Id': 'bad id with spaces',
+    });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^req_/);
+  });
+
+  it('caps the page size and pages in a stable order', async () => {
+    const tooBig = await rt.http('GET', '/api/v1/clients?limit=101');
+    expect(tooBig.status).toBe(422);
+    expect(tooBig.body.error.details).toMatchObject({ field: 'limit' });
+
+    const label = `Pager${Date.now()}`;
+    for (let i = 0; i < 5; i++) await rt.newClient({ first_name: label });
+    const pages = [];
+    for (const page of [1, 2, 3]) {
+      const res = await rt.http('GET', `/api/v1/clients?search=${label}&limit=2&page=${page}`);
+      expect(res.body.pagination).toEqual({ total: 5, page, page_size: 2, pages: 3 });
+      pages.push(...(res.body.clients as { client_id: string }[]).map((c) => c.client_id));
+    }
+    expect(new Set(pages).size).toBe(5);
+  });
+
+  it('answers a server fault with a bare 500 envelope, no internals', async () => {
+    // Run last: the API's database client is closed under it, as if the driver broke.
+    await rt.api.connections.store.close();
+    const res = await rt.http('GET', '/api/v1/clients', undefined, { 'X-Request-Id': 'fault-1' });
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({
+      error: {
+        code: 'internal_error',
+        message: 'An internal error occurred',
+        request_id: 'fault-1',
+      },
+    });
+  });
+});
+
+const SECURITY = [
+  'content-security-policy',
+  'x-content-type-options',
+  'x-frame-options',
+  'x-xss-protection',
+  'strict-transport-security',
+  'referrer-policy',
+];
