@@ -1,5 +1,6 @@
 import { MongoServerError } from 'mongodb';
 import { connectStore, type Store } from '../lib/mongo';
+import { COLLECTIONS, ensureIndexes } from '../lib/store/collections';
 import { testConfig } from './helpers/stack';
 
 describe('MongoDB wire server (FerretDB on SQLite)', () => {
@@ -56,5 +57,33 @@ describe('MongoDB wire server (FerretDB on SQLite)', () => {
     expect(await notes.find({ id: 'n_1' }, { projection: { _id: 0 } }).toArray()).toEqual([
       { id: 'n_1', content: 'first' },
     ]);
+  });
+
+  it('has an index leading with every field a list endpoint filters on', async () => {
+    const db = store.client.db(`${config.storage.connection.database}_indexes`);
+    await ensureIndexes(db);
+    // Filters of GET /sessions, /clients, /session-series, /webhooks and a session's messages;
+    // owner_id is the facilitator's own-records filter.
+    const filters: Record<string, string[]> = {
+      [COLLECTIONS.sessions]: ['client_id', 'persona_id', 'status', 'owner_id', 'created_at'],
+      [COLLECTIONS.clients]: ['owner_id', 'created_at'],
+      [COLLECTIONS.series]: ['client_id', 'owner_id', 'created_at'],
+      [COLLECTIONS.webhooks]: ['owner_id', 'created_at'],
+      [COLLECTIONS.messages]: ['session_id'],
+      [COLLECTIONS.notes]: ['session_id'],
+    };
+    const unindexed: string[] = [];
+    for (const [collection, fields] of Object.entries(filters)) {
+      const leading = new Set(
+        (await db.collection(collection).listIndexes().toArray()).map(
+          (i) => Object.keys(i.key as Record<string, unknown>)[0],
+        ),
+      );
+      for (const f of fields) if (!leading.has(f)) unindexed.push(`${collection}.${f}`);
+    }
+    expect(unindexed).toEqual([]);
+    // Idempotent: a second run creates nothing.
+    expect(await ensureIndexes(db)).toEqual([]);
+    await db.dropDatabase();
   });
 });

@@ -8,12 +8,12 @@ import type { Db } from 'mongodb';
 import type { Config } from '../../lib/config';
 import { NotFoundError, ValidationError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { COLLECTIONS } from '../../lib/store/collections';
 import type { CreateSeriesRequest, Series } from '../../lib/schemas/series';
 import { seriesOccurrenceWorkflow, type SeriesTemplate } from '../../workflows/series';
 import type { PersonaCatalog, SessionService } from '../sessions/service';
 import { visibleTo, type Actor } from '../access';
 
-export const SERIES_COLLECTION = 'session_series';
 /** Internal fields that never leave the API. */
 const HIDDEN = { projection: { _id: 0, owner_id: 0 } } as const;
 const scheduleIdFor = (seriesId: string) => `series-${seriesId}`;
@@ -28,7 +28,7 @@ export class SeriesService {
   ) {}
 
   private get col() {
-    return this.db.collection<Series & { _id: string }>(SERIES_COLLECTION);
+    return this.db.collection<Series & { _id: string }>(COLLECTIONS.series);
   }
 
   async create(req: CreateSeriesRequest, actor: Actor): Promise<Series> {

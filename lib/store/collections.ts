@@ -30,6 +30,7 @@ export const COLLECTIONS = {
   clients: 'clients',
   /** Claims that keep a client's e-mail unique per owner (`_id` = owner + e-mail). */
   clientEmails: 'client_emails',
+  series: 'session_series',
   webhooks: 'webhooks',
   users: 'users',
   apiKeys: 'api_keys',
@@ -49,9 +50,21 @@ export const INDEXES: Record<string, IndexDescription[]> = {
     { key: { client_id: 1, created_at: -1 }, name: 'client_created' },
     { key: { status: 1, created_at: -1 }, name: 'status_created' },
     { key: { client_id: 1, started_at: 1 }, name: 'client_started' },
+    { key: { persona_id: 1, created_at: -1 }, name: 'persona_created' },
+    // Facilitators' lists are confined to their own sessions.
+    { key: { owner_id: 1, created_at: -1 }, name: 'owner_created' },
+    { key: { created_at: -1 }, name: 'created' },
   ],
   [COLLECTIONS.messages]: [{ key: { session_id: 1, seq: 1 }, name: 'session_seq' }],
-  [COLLECTIONS.clients]: [{ key: { created_at: -1 }, name: 'created' }],
+  [COLLECTIONS.clients]: [
+    { key: { created_at: -1 }, name: 'created' },
+    { key: { owner_id: 1, created_at: -1 }, name: 'owner_created' },
+  ],
+  [COLLECTIONS.series]: [
+    { key: { created_at: -1 }, name: 'created' },
+    { key: { client_id: 1, created_at: -1 }, name: 'client_created' },
+    { key: { owner_id: 1, created_at: -1 }, name: 'owner_created' },
+  ],
   [COLLECTIONS.notes]: [{ key: { session_id: 1, timestamp: 1 }, name: 'session_time' }],
   [COLLECTIONS.webhooks]: [
     { key: { owner_id: 1, created_at: -1, webhook_id: -1 }, name: 'owner_created' },
