@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BadRequestError } from '../../lib/errors';
 import { RoleSchema, ScopeSchema } from '../../lib/auth/roles';
-import { isoDateTime } from '../../lib/schemas/common';
+import { isoDateTime, toIsoUtc } from '../../lib/schemas/common';
 import type { AuthService } from '../../lib/auth/sessions';
 import { route, type AnyRoute } from '../routing/route';
 
@@ -39,9 +39,9 @@ type Tokens = Awaited<ReturnType<AuthService['login']>>;
 const tokenView = (t: Tokens) => ({
   token: t.token,
   token_type: 'Bearer' as const,
-  expires_at: t.expires_at,
+  expires_at: toIsoUtc(t.expires_at),
   refresh_token: t.refresh_token,
-  refresh_expires_at: t.refresh_expires_at,
+  refresh_expires_at: toIsoUtc(t.refresh_expires_at),
   user: t.user,
 });
 
