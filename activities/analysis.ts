@@ -20,6 +20,7 @@ import {
 import type { PersonaEngine } from '../personas/engine/types';
 import { analyzeProgress, type ProgressInput } from '../personas/engine/progress';
 import type { PersonaLookup } from './persona';
+import { readTranscript } from './transcript';
 
 export interface AnalysisActivityDeps {
   store: Store;
@@ -82,18 +83,12 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
           nonRetryable: true,
         });
       }
-      const transcript = await messages()
-        .find(
-          { session_id: req.session_id },
-          { projection: { _id: 0, sender_type: 1, content: 1, seq: 1 } },
-        )
-        .sort({ seq: 1 })
-        .toArray();
+      const transcript = await readTranscript(store, req.session_id);
       const analysis = await engine.analyze({
         session_id: req.session_id,
         persona,
         goals: session.goals ?? [],
-        transcript: transcript.map((m) => ({ sender_type: m.sender_type, content: m.content })),
+        transcript,
       });
       return {
         session_id: req.session_id,

@@ -5,13 +5,13 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Store } from '../lib/mongo';
-import { COLLECTIONS, type MessageDoc, type SessionDoc } from '../lib/store/collections';
+import { COLLECTIONS, type SessionDoc } from '../lib/store/collections';
 import type { Bus } from '../lib/bus';
 import { publishTyping } from '../lib/events';
 import type { Insight, Message } from '../lib/schemas/session';
 import type { Persona } from '../personas/schema';
 import type { PersonaEngine, PersonaReply, ReplyContext } from '../personas/engine/types';
-import { announceMessage, storeMessageOnce, type SessionRef } from './transcript';
+import { announceMessage, readTranscript, storeMessageOnce, type SessionRef } from './transcript';
 
 export interface PersonaLookup {
   get(personaId: string): Persona | undefined;
@@ -111,19 +111,12 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
 
     /** Reads the whole transcript, analyses it and stores the summary and insights on the session. */
     async analyzeSession(req: SessionRef & { goals: string[] }): Promise<AnalysisResult> {
-      const transcript = await store.db
-        .collection<MessageDoc>(COLLECTIONS.messages)
-        .find(
-          { session_id: req.session_id },
-          { projection: { _id: 0, sender_type: 1, content: 1, seq: 1 } },
-        )
-        .sort({ seq: 1 })
-        .toArray();
+      const transcript = await readTranscript(store, req.session_id);
       const analysis = await engine.analyze({
         session_id: req.session_id,
         persona: persona(req.persona_id),
         goals: req.goals,
-        transcript: transcript.map((m) => ({ sender_type: m.sender_type, content: m.content })),
+        transcript,
       });
       await store.db.collection<SessionDoc>(COLLECTIONS.sessions).updateOne(
         { _id: req.session_id },

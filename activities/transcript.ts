@@ -48,3 +48,16 @@ export async function announceMessage(
     data: { ...session, message },
   });
 }
+
+/** The whole transcript in order, as the analysis engines read it: who spoke, and what. */
+export async function readTranscript(
+  store: Store,
+  sessionId: string,
+): Promise<Pick<Message, 'sender_type' | 'content'>[]> {
+  const turns = await store.db
+    .collection<MessageDoc>(COLLECTIONS.messages)
+    .find({ session_id: sessionId }, { projection: { _id: 0, sender_type: 1, content: 1, seq: 1 } })
+    .sort({ seq: 1 })
+    .toArray();
+  return turns.map((m) => ({ sender_type: m.sender_type, content: m.content }));
+}
