@@ -56,7 +56,7 @@ export function authRoutes(auth: AuthService): AnyRoute[] {
       tag,
       auth: 'public',
       body: loginRequestSchema,
-      errors: [401, 429],
+      errors: [401],
       responses: { 200: { description: 'Tokens', schema: tokenResponseSchema } },
       handler: async (ctx, { body }) => {
         ctx.set('Cache-Control', 'no-store');

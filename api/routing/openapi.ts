@@ -65,7 +65,6 @@ function errorStatuses(route: AnyRoute): number[] {
   if (route.auth !== 'public') {
     statuses.add(401);
     statuses.add(403);
-    statuses.add(429);
   }
   if (route.params) statuses.add(404);
   if (route.params || route.query || route.body) statuses.add(422);
