@@ -4,7 +4,9 @@
  *   npx tsx bench/turnaround.ts [--sessions 1,10,100] [--messages 20] [--long 1000] [--floor 300]
  *
  * Starts a throw-away stack (Temporal, NATS, FerretDB), the API and one session and one persona
- * worker as separate processes, and measures in the same run:
+ * worker as separate processes (with a JWT secret of the run's own), signs in over HTTP as an
+ * admin it creates in the bench database, books its sessions for a client it creates, and
+ * measures in the same run:
  *   - the floor: a no-op Temporal Update round trip on the same server and task queue;
  *   - turnaround p50/p95/p99 and messages/s at each concurrency (closed loop: each session sends
  *     its next message when the reply to the last one has arrived);
@@ -12,17 +14,12 @@
  *     session (continue-as-new happens on the way, when Temporal suggests it).
  * Bounded in count and time; talks to loopback only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { loadConfig } from '../lib/config';
-import { startEphemeralStack } from '../scripts/stack/ephemeral';
 import { floorProbeWorkflow, finishSignal, noopUpdate } from '../workflows/diagnostics';
 import type { LifecycleEvent } from '../lib/schemas/events';
-
-const ROOT = path.resolve(__dirname, '..');
+import { createAdmin, createClient, httpClient, log, login, startBenchStack } from './harness';
 
 const { values: args } = parseArgs({
   options: {
@@ -50,7 +47,6 @@ const summary = (xs: number[]) => {
   return { n: s.length, p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99) };
 };
 const ms = (n: number) => n.toFixed(1);
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 /** Resolves reply waiters from the persona's message.created events. */
 class ReplyWatcher {
@@ -88,62 +84,20 @@ class ReplyWatcher {
   }
 }
 
-async function http<T>(base: string, method: string, p: string, body?: unknown): Promise<T> {
-  const res = await fetch(base + p, {
-    method,
-    headers: body ? { 'Content-Type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
 async function main(): Promise<void> {
-  const baseConfig = loadConfig({ argv: [] });
-  log('starting a throw-away stack');
-  const stack = await startEphemeralStack({
-    binCache: baseConfig.dev_stack.bin_cache,
-    progress: log,
-  });
-  const children: ChildProcess[] = [];
+  const bench = await startBenchStack({ tokenTtlSeconds: Number(args.deadline) + 600 });
+  const { stack } = bench;
   try {
-    const apiPort = 18_000 + Math.floor(Math.random() * 2000);
-    const env = {
-      ...process.env,
-      ...stack.env,
-      SMARTSTEPS_SERVER__PORT: String(apiPort),
-      SMARTSTEPS_STORAGE__CONNECTION__DATABASE: 'bench',
-      SMARTSTEPS_LOGGING__LEVEL: 'warn',
-    };
-    const startChild = (file: string, ready: string) =>
-      new Promise<ChildProcess>((resolve, reject) => {
-        const profiling = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
-        const child = spawn(
-          process.execPath,
-          [...profiling, '--import', 'tsx', path.join(ROOT, file)],
-          {
-            cwd: ROOT,
-            env: { ...env, SMARTSTEPS_LOGGING__LEVEL: 'info' },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        );
-        children.push(child);
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes(ready)) resolve(child);
-        });
-        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        child.once('exit', (code) =>
-          reject(new Error(`${file} exited (${code}): ${out.slice(-1000)}`)),
-        );
-      });
+    const profile = args.profile ? { profile: args.profile } : {};
     await Promise.all([
-      startChild('workers/session-worker.ts', 'sessions worker polling'),
-      startChild('workers/persona-worker.ts', 'personas worker polling'),
-      startChild('api/server.ts', 'api listening'),
+      bench.startChild('workers/session-worker.ts', 'sessions worker polling', profile),
+      bench.startChild('workers/persona-worker.ts', 'personas worker polling', profile),
+      bench.startChild('api/server.ts', 'api listening', profile),
     ]);
-    const base = `http://127.0.0.1:${apiPort}/api/v1`;
+    // Every /api/v1 route wants a bearer token, and a session needs a client to be booked for.
+    const token = await login(bench.base, await createAdmin(stack.services.mongoUri));
+    const http = httpClient(bench.base, token);
+    const clientId = await createClient(http);
     const nc = await connect({ servers: stack.services.natsUrl });
     const watcher = new ReplyWatcher(nc);
     const connection = await Connection.connect({ address: stack.services.temporalAddress });
@@ -166,21 +120,21 @@ async function main(): Promise<void> {
     log(`floor: no-op Update p50 ${ms(floorStats.p50)} ms`);
 
     const newSession = async (): Promise<string> => {
-      const s = await http<{ session_id: string }>(base, 'POST', '/sessions', {
-        client_id: 'c_bench',
+      const s = await http<{ session_id: string }>('POST', '/sessions', {
+        client_id: clientId,
         persona_id: 'dr_morgan_hayes',
         goals: ['Benchmark'],
         duration_minutes: 480,
       });
       const opened = watcher.opening(s.session_id);
-      await http(base, 'POST', `/sessions/${s.session_id}/start`);
+      await http('POST', `/sessions/${s.session_id}/start`);
       await opened;
       return s.session_id;
     };
     const accepted: number[] = [];
     const turn = async (sessionId: string, n: number): Promise<number> => {
       const t = performance.now();
-      const msg = await http<{ id: string }>(base, 'POST', `/sessions/${sessionId}/messages`, {
+      const msg = await http<{ id: string }>('POST', `/sessions/${sessionId}/messages`, {
         content: `Message ${n}: work has been stressful and I feel anxious before meetings.`,
       });
       accepted.push(performance.now() - t);
@@ -206,7 +160,7 @@ async function main(): Promise<void> {
       const window = (center: number) =>
         summary(lat.slice(Math.max(0, center - 10), center + 10)).p50;
       long = { early: window(10), late: window(lat.length - 10), at: lat.length };
-      await http(base, 'POST', `/sessions/${id}/end`);
+      await http('POST', `/sessions/${id}/end`);
     }
 
     // ---- turnaround at each concurrency ----
@@ -241,7 +195,7 @@ async function main(): Promise<void> {
         perSecond: latencies.length / elapsed,
         acceptedP50: summary(accepted).p50,
       });
-      await Promise.all(ids.map((id) => http(base, 'POST', `/sessions/${id}/end`)));
+      await Promise.all(ids.map((id) => http('POST', `/sessions/${id}/end`)));
     }
 
     // ---- report ----
@@ -274,11 +228,7 @@ async function main(): Promise<void> {
     await nc.close();
     await connection.close();
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await Promise.all(
-      children.filter((c) => c.exitCode === null).map((c) => new Promise((r) => c.once('exit', r))),
-    );
-    await stack.stop();
+    await bench.stop();
   }
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { route, type AnyRoute } from '../routing/route';
 import { pageQuery, pagination } from '../pagination';
 import { actorOf } from '../access';
-import type { SessionService } from '../sessions/service';
+import type { SessionListItem, SessionService } from '../sessions/service';
 import {
   insightSchema,
   messageSchema,
@@ -99,7 +99,7 @@ export function sessionView(s: Session): z.output<typeof sessionViewSchema> {
   };
 }
 
-function sessionSummary(s: Session): z.output<typeof sessionSummarySchema> {
+function sessionSummary(s: SessionListItem): z.output<typeof sessionSummarySchema> {
   return {
     session_id: s.session_id,
     client_id: s.client_id,

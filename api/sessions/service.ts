@@ -66,6 +66,34 @@ const SCHEDULE_SKEW_MS = 60_000;
 /** Internal fields that never leave the API. */
 const HIDDEN = { projection: { _id: 0, updated_at: 0, analysis: 0, owner_id: 0 } } as const;
 
+/** What a session list shows of each session. */
+export type SessionListItem = Pick<
+  Session,
+  | 'session_id'
+  | 'client_id'
+  | 'persona_id'
+  | 'status'
+  | 'scheduled_at'
+  | 'started_at'
+  | 'ended_at'
+  | 'duration_minutes'
+>;
+const LIST_ITEM = {
+  projection: {
+    _id: 0,
+    session_id: 1,
+    client_id: 1,
+    persona_id: 1,
+    status: 1,
+    scheduled_at: 1,
+    started_at: 1,
+    ended_at: 1,
+    duration_minutes: 1,
+  },
+} as const;
+/** Listings up to this many sessions are read whole, so the page and its total take one query. */
+const LIST_WINDOW = 200;
+
 export const workflowIdFor = (sessionId: string) => `session-${sessionId}`;
 
 export class SessionService {
@@ -148,7 +176,14 @@ export class SessionService {
     };
   }
 
-  /** Newest first, session id as tie-break, so pages are stable. */
+  /**
+   * Newest first, session id as tie-break, so pages are stable.
+   *
+   * The total and the page come from one query while a listing is small (up to LIST_WINDOW
+   * matches): FerretDB on SQLite scans the collection for any filter but `_id`, so a separate
+   * count would double the cost of every list. Larger listings, and pages beyond the window,
+   * count separately, which keeps the work per request bounded on MongoDB.
+   */
   async list(
     filter: {
       client_id?: string;
@@ -160,7 +195,7 @@ export class SessionService {
     page: number,
     limit: number,
     actor: Actor,
-  ): Promise<{ items: Session[]; total: number }> {
+  ): Promise<{ items: SessionListItem[]; total: number }> {
     const query: Record<string, unknown> = { ...visibleTo(actor) };
     if (filter.client_id) query.client_id = filter.client_id;
     if (filter.persona_id) query.persona_id = filter.persona_id;
@@ -171,29 +206,45 @@ export class SessionService {
         ...(filter.to ? { $lte: filter.to } : {}),
       };
     }
-    const [items, total] = await Promise.all([
+    const skip = (page - 1) * limit;
+    const find = () =>
       this.sessions
-        .find(query, HIDDEN)
-        .sort({ created_at: -1, session_id: -1 })
-        .skip((page - 1) * limit)
-        .limit(limit)
-        .toArray(),
+        .find<SessionListItem>(query, LIST_ITEM)
+        .sort({ created_at: -1, session_id: -1 });
+    if (skip + limit <= LIST_WINDOW) {
+      const window = await find()
+        .limit(LIST_WINDOW + 1)
+        .toArray();
+      const items = window.slice(skip, skip + limit);
+      if (window.length <= LIST_WINDOW) return { items, total: window.length };
+      return { items, total: await this.sessions.countDocuments(query) };
+    }
+    const [items, total] = await Promise.all([
+      find().skip(skip).limit(limit).toArray(),
       this.sessions.countDocuments(query),
     ]);
     return { items, total };
   }
 
   async get(sessionId: string, actor: Actor): Promise<SessionDetails> {
-    const session = await this.findSession(sessionId, actor);
-    const [messages, notes] = await Promise.all([
-      this.messagesOf(sessionId, { limit: 10_000 }),
+    // Three independent reads run together (no count: details show every message); nothing of
+    // them leaves unless the session is visible to the caller (findSession throws otherwise, and
+    // the other two results are dropped).
+    const [session, messages, notes] = await Promise.all([
+      this.findSession(sessionId, actor),
+      this.db
+        .collection<MessageDoc>(COLLECTIONS.messages)
+        .find({ session_id: sessionId }, { projection: { _id: 0, seq: 0 } })
+        .sort({ seq: 1 })
+        .limit(10_000)
+        .toArray(),
       this.db
         .collection<NoteDoc>(COLLECTIONS.notes)
         .find({ session_id: sessionId }, { projection: { _id: 0, session_id: 0 } })
         .sort({ timestamp: 1, id: 1 })
         .toArray(),
     ]);
-    return { ...session, messages: messages.items, facilitator_notes: notes };
+    return { ...session, messages, facilitator_notes: notes };
   }
 
   async start(sessionId: string, actor: Actor): Promise<Session> {

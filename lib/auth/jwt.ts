@@ -4,7 +4,7 @@
  * processes. Every failure is an AuthenticationError that says only "invalid" (or "expired", so
  * a client knows to refresh): a forger learns nothing about which check refused the token.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { requireJwtSecret, type Config } from '../config';
@@ -58,12 +58,24 @@ export function accessTokenSettings(config: Config): AccessTokenSettings {
 
 export class AccessTokens {
   private readonly key: Uint8Array;
+  /** Imported once: given raw bytes, jose imports the key again on every sign and verify. */
+  private cryptoKey?: Promise<webcrypto.CryptoKey>;
   private readonly now: () => Date;
 
   constructor(private readonly settings: AccessTokenSettings) {
     if (settings.secret.length < 32) throw new Error('JWT secret must be at least 32 characters');
     this.key = new TextEncoder().encode(settings.secret);
     this.now = settings.now ?? (() => new Date());
+  }
+
+  private signingKey(): Promise<webcrypto.CryptoKey> {
+    this.cryptoKey ??= webcrypto.subtle
+      .importKey('raw', this.key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+      .catch((err: unknown) => {
+        this.cryptoKey = undefined;
+        throw err;
+      });
+    return this.cryptoKey;
   }
 
   async sign(subject: AccessTokenSubject): Promise<{ token: string; expiresAt: Date }> {
@@ -77,15 +89,17 @@ export class AccessTokens {
       .setExpirationTime(exp)
       .setIssuer(this.settings.issuer)
       .setAudience(this.settings.audience)
-      .sign(this.key);
+      .sign(await this.signingKey());
     return { token, expiresAt: new Date(exp * 1000) };
   }
 
   /** The token's claims, or AuthenticationError when it is not one of ours or has expired. */
   async verify(token: string): Promise<AccessClaims> {
+    // Outside the try: a key that cannot be imported is a server fault, not a bad token.
+    const key = await this.signingKey();
     let payload: unknown;
     try {
-      ({ payload } = await jwtVerify(token, this.key, {
+      ({ payload } = await jwtVerify(token, key, {
         algorithms: [ALG],
         issuer: this.settings.issuer,
         audience: this.settings.audience,

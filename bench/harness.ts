@@ -1,0 +1,168 @@
+/**
+ * What the benchmarks share: a throw-away stack, the app processes as children (so each server
+ * under test is its own Node process, as in production), and an admin signed in over HTTP.
+ * Loopback only; every child and the stack are stopped by `stop()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { loadConfig } from '../lib/config';
+import { UserStore } from '../lib/auth/users';
+import { ensureIndexes } from '../lib/store/collections';
+import { startEphemeralStack, type EphemeralStack } from '../scripts/stack/ephemeral';
+import { freePort } from '../scripts/stack/ports';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const BENCH_DATABASE = 'bench';
+
+export const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+export interface BenchStack {
+  stack: EphemeralStack;
+  /** The environment every app child gets: the stack, the bench database, a fresh JWT secret. */
+  env: Record<string, string | undefined>;
+  apiPort: number;
+  /** `http://127.0.0.1:<port>/api/v1` */
+  base: string;
+  /**
+   * Runs a TypeScript file as a child Node process and resolves once its output contains
+   * `ready`. `profile`: folder for a V8 CPU profile of that child.
+   */
+  startChild(
+    file: string,
+    ready: string,
+    opts?: { env?: Record<string, string>; profile?: string; args?: string[] },
+  ): Promise<ChildProcess>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promise<BenchStack> {
+  const baseConfig = loadConfig({ argv: [] });
+  log('starting a throw-away stack');
+  const stack = await startEphemeralStack({
+    binCache: baseConfig.dev_stack.bin_cache,
+    progress: log,
+  });
+  const children: ChildProcess[] = [];
+  const apiPort = await freePort();
+  const env = {
+    ...process.env,
+    ...stack.env,
+    SMARTSTEPS_SERVER__HOST: '127.0.0.1',
+    SMARTSTEPS_SERVER__PORT: String(apiPort),
+    SMARTSTEPS_STORAGE__CONNECTION__DATABASE: BENCH_DATABASE,
+    SMARTSTEPS_LOGGING__LEVEL: 'warn',
+    // A secret of this run only: tokens from anywhere else are worthless here.
+    SMARTSTEPS_AUTH__JWT_SECRET: randomBytes(48).toString('base64url'),
+    // One login must outlast the run (the bench does not refresh its token).
+    SMARTSTEPS_AUTH__ACCESS_TOKEN_TTL_SECONDS: String(
+      Math.min(86_400, Math.max(900, Math.ceil(opts.tokenTtlSeconds))),
+    ),
+  };
+  const startChild: BenchStack['startChild'] = (file, ready, childOpts = {}) =>
+    new Promise<ChildProcess>((resolve, reject) => {
+      const profiling = childOpts.profile
+        ? ['--cpu-prof', `--cpu-prof-dir=${childOpts.profile}`]
+        : [];
+      const child = spawn(
+        process.execPath,
+        [...profiling, '--import', 'tsx', path.join(ROOT, file), ...(childOpts.args ?? [])],
+        {
+          cwd: ROOT,
+          env: { ...env, SMARTSTEPS_LOGGING__LEVEL: 'info', ...childOpts.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      children.push(child);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes(ready)) resolve(child);
+        // Only the tail matters (for the error below); a chatty child must not grow it forever.
+        if (out.length > 100_000) out = out.slice(-10_000);
+      });
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('exit', (code) =>
+        reject(new Error(`${file} exited (${code}): ${out.slice(-1000)}`)),
+      );
+    });
+  return {
+    stack,
+    env,
+    apiPort,
+    base: `http://127.0.0.1:${apiPort}/api/v1`,
+    startChild,
+    stop: async () => {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+      await Promise.all(
+        children
+          .filter((c) => c.exitCode === null && c.signalCode === null)
+          .map((c) => new Promise((r) => c.once('exit', r))),
+      );
+      await stack.stop();
+    },
+  };
+}
+
+/**
+ * Prepares the bench database as `db init` would (indexes) and creates an admin user in it, as
+ * an operator does with `smart-steps user create`. Returns the credentials to log in with.
+ */
+export async function createAdmin(
+  mongoUri: string,
+): Promise<{ username: string; password: string }> {
+  const client = new MongoClient(mongoUri);
+  await client.connect();
+  try {
+    const db = client.db(BENCH_DATABASE);
+    await ensureIndexes(db);
+    const username = `bench_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(18).toString('base64url');
+    await new UserStore(db).create({
+      username,
+      email: `${username}@bench.localhost`,
+      role: 'admin',
+      password,
+    });
+    return { username, password };
+  } finally {
+    await client.close();
+  }
+}
+
+export type Http = <T>(method: string, p: string, body?: unknown) => Promise<T>;
+
+/** JSON over HTTP against `base`, with the bearer token when given; non-2xx answers throw. */
+export function httpClient(base: string, token?: string): Http {
+  return async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const res = await fetch(base + p, {
+      method,
+      headers: {
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+}
+
+/** Logs in over HTTP (POST /auth/login) and returns the access token. */
+export async function login(
+  base: string,
+  credentials: { username: string; password: string },
+): Promise<string> {
+  const res = await httpClient(base)<{ token: string }>('POST', '/auth/login', credentials);
+  return res.token;
+}
+
+/** Creates a client to book sessions for; returns its id. */
+export async function createClient(http: Http, firstName = 'Bench'): Promise<string> {
+  const c = await http<{ client_id: string }>('POST', '/clients', {
+    first_name: firstName,
+    last_name: `Client ${randomBytes(3).toString('hex')}`,
+  });
+  return c.client_id;
+}
