@@ -14,6 +14,7 @@ import {
   type SessionDoc,
 } from '../lib/store/collections';
 import { eventId, publishEvent } from '../lib/events';
+import { addNoteToView, EMPTY_VIEW } from '../lib/store/session-view';
 import {
   announceMessage,
   storeMessageOnce,
@@ -49,7 +50,10 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
       const { session, event } = input;
       await sessions.updateOne(
         { _id: session.session_id },
-        { $set: { ...session, updated_at: new Date().toISOString() } },
+        {
+          $set: { ...session, updated_at: new Date().toISOString() },
+          $setOnInsert: EMPTY_VIEW,
+        },
         { upsert: true },
       );
       if (!event) return;
@@ -103,6 +107,7 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
       await insertOnce(() =>
         notes.insertOne({ _id: note.id, ...note, session_id: session.session_id }),
       );
+      await addNoteToView(store.db, session.session_id, note);
       await publishEvent(bus, 'session', session.session_id, {
         event_id: eventId(session.session_id, 'note.added', note.id),
         event: 'note.added',

@@ -8,6 +8,7 @@ import type { Bus } from '../lib/bus';
 import { COLLECTIONS, isDuplicateKey, type MessageDoc } from '../lib/store/collections';
 import { eventId, publishEvent } from '../lib/events';
 import type { Message } from '../lib/schemas/session';
+import { addMessageToView } from '../lib/store/session-view';
 
 export interface SessionRef {
   session_id: string;
@@ -21,10 +22,11 @@ export type StoredMessage = Message & { seq: number };
 /** Stores the message unless an earlier attempt did; returns what is stored (the first attempt's words). */
 export async function storeMessageOnce(store: Store, message: StoredMessage): Promise<Message> {
   const messages = store.db.collection<MessageDoc>(COLLECTIONS.messages);
+  let stored: Message;
   try {
     await messages.insertOne({ _id: message.id, ...message });
-    const { seq: _seq, ...stored } = message;
-    return stored;
+    const { seq: _seq, ...fresh } = message;
+    stored = fresh;
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     const existing = await messages.findOne(
@@ -32,8 +34,11 @@ export async function storeMessageOnce(store: Store, message: StoredMessage): Pr
       { projection: { _id: 0, seq: 0 } },
     );
     if (!existing) throw err;
-    return existing;
+    stored = existing;
   }
+  // Also on the retry path: an attempt that died after the insert has not updated the view yet.
+  await addMessageToView(store.db, stored);
+  return stored;
 }
 
 export async function announceMessage(

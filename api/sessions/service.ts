@@ -21,6 +21,7 @@ import {
 } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { visibleTo, type Actor } from '../access';
+import { fromView, type SessionViewFields } from '../../lib/store/session-view';
 import {
   COLLECTIONS,
   type ClientDoc,
@@ -64,7 +65,17 @@ export interface SessionDetails extends Session {
 const SCHEDULE_SKEW_MS = 60_000;
 
 /** Internal fields that never leave the API. */
-const HIDDEN = { projection: { _id: 0, updated_at: 0, analysis: 0, owner_id: 0 } } as const;
+const INTERNAL = { _id: 0, updated_at: 0, analysis: 0, owner_id: 0 } as const;
+/** …nor the details view, which only `get` reads. */
+const HIDDEN = {
+  projection: {
+    ...INTERNAL,
+    view_messages: 0,
+    view_messages_overflow: 0,
+    view_notes: 0,
+    view_notes_overflow: 0,
+  },
+} as const;
 
 /** What a session list shows of each session. */
 export type SessionListItem = Pick<
@@ -226,23 +237,39 @@ export class SessionService {
     return { items, total };
   }
 
+  /**
+   * One `_id` read for most sessions: the document carries its transcript's beginning and its
+   * notes (lib/store/session-view.ts). Long transcripts, many notes and sessions from before the
+   * view are completed from the collections.
+   */
   async get(sessionId: string, actor: Actor): Promise<SessionDetails> {
-    // Three independent reads run together (no count: details show every message); nothing of
-    // them leaves unless the session is visible to the caller (findSession throws otherwise, and
-    // the other two results are dropped).
-    const [session, messages, notes] = await Promise.all([
-      this.findSession(sessionId, actor),
-      this.db
-        .collection<MessageDoc>(COLLECTIONS.messages)
-        .find({ session_id: sessionId }, { projection: { _id: 0, seq: 0 } })
-        .sort({ seq: 1 })
-        .limit(10_000)
-        .toArray(),
-      this.db
-        .collection<NoteDoc>(COLLECTIONS.notes)
-        .find({ session_id: sessionId }, { projection: { _id: 0, session_id: 0 } })
-        .sort({ timestamp: 1, id: 1 })
-        .toArray(),
+    const doc = await this.sessions.findOne<Session & SessionViewFields>(
+      { _id: sessionId, ...visibleTo(actor) },
+      { projection: INTERNAL },
+    );
+    if (!doc) throw new NotFoundError(`Session ${sessionId} not found`);
+    const { view_messages, view_messages_overflow, view_notes, view_notes_overflow, ...session } =
+      doc;
+    const view = fromView({
+      view_messages,
+      view_messages_overflow,
+      view_notes,
+      view_notes_overflow,
+    });
+    const [messages, notes] = await Promise.all([
+      view.messages ??
+        this.db
+          .collection<MessageDoc>(COLLECTIONS.messages)
+          .find({ session_id: sessionId }, { projection: { _id: 0, seq: 0 } })
+          .sort({ seq: 1 })
+          .limit(10_000)
+          .toArray(),
+      view.notes ??
+        this.db
+          .collection<NoteDoc>(COLLECTIONS.notes)
+          .find({ session_id: sessionId }, { projection: { _id: 0, session_id: 0 } })
+          .sort({ timestamp: 1, id: 1 })
+          .toArray(),
     ]);
     return { ...session, messages, facilitator_notes: notes };
   }

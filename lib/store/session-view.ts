@@ -1,0 +1,85 @@
+/**
+ * The session details view (`GET /sessions/{id}`) kept inside the session document, so the
+ * common read is one `_id` lookup: the first messages of the transcript and the facilitator
+ * notes, each as a JSON string.
+ *
+ * Why strings: FerretDB (the embedded default) serves only `_id` lookups from an index and
+ * decodes every nested field it returns; a `find` on the messages collection scans it whole,
+ * and a nested array of messages costs several times a string of the same data. The messages
+ * and notes collections stay the records of truth (paging, analysis); this view is a copy that
+ * the same serialized writer keeps, and readers fall back to those collections when it is
+ * absent (older sessions) or full (long sessions).
+ */
+import type { Db } from 'mongodb';
+import { COLLECTIONS, type SessionDoc } from './collections';
+import type { Message, Note } from '../schemas/session';
+
+/** Messages held in the view; a longer transcript is read from the messages collection. */
+export const VIEW_MESSAGE_LIMIT = 50;
+/** Notes held in the view; more are read from the notes collection. */
+export const VIEW_NOTE_LIMIT = 100;
+
+export interface SessionViewFields {
+  /** JSON array of the first VIEW_MESSAGE_LIMIT messages, in transcript order. */
+  view_messages?: string;
+  /** True once a message did not fit: the view's messages are then only the beginning. */
+  view_messages_overflow?: boolean;
+  view_notes?: string;
+  view_notes_overflow?: boolean;
+}
+
+type ViewList = 'messages' | 'notes';
+
+/**
+ * Appends an item to the view unless it is there already (a retried write) or the view is full.
+ * Only the session's single writer (its workflow, through activities it runs one at a time)
+ * calls this, so the read-modify-write cannot interleave with another.
+ */
+async function appendToView(
+  db: Db,
+  sessionId: string,
+  list: ViewList,
+  item: { id: string },
+  limit: number,
+): Promise<void> {
+  const sessions = db.collection<SessionDoc & SessionViewFields>(COLLECTIONS.sessions);
+  const field = list === 'messages' ? 'view_messages' : 'view_notes';
+  const overflow = list === 'messages' ? 'view_messages_overflow' : 'view_notes_overflow';
+  const doc = await sessions.findOne(
+    { _id: sessionId },
+    { projection: { _id: 0, [field]: 1, [overflow]: 1 } },
+  );
+  // No field: a session from before the view existed; its readers use the collections.
+  if (!doc || doc[overflow] || doc[field] === undefined) return;
+  const items = JSON.parse(doc[field]) as { id: string }[];
+  if (items.some((i) => i.id === item.id)) return;
+  const update =
+    items.length >= limit ? { [overflow]: true } : { [field]: JSON.stringify([...items, item]) };
+  await sessions.updateOne({ _id: sessionId }, { $set: update });
+}
+
+export const addMessageToView = (db: Db, message: Message) =>
+  appendToView(db, message.session_id, 'messages', message, VIEW_MESSAGE_LIMIT);
+
+export const addNoteToView = (db: Db, sessionId: string, note: Note) =>
+  appendToView(db, sessionId, 'notes', note, VIEW_NOTE_LIMIT);
+
+/** What the view can answer by itself; `undefined` means: read the collection. */
+export function fromView(doc: SessionViewFields): {
+  messages?: Message[];
+  notes?: Note[];
+} {
+  return {
+    messages:
+      doc.view_messages_overflow || doc.view_messages === undefined
+        ? undefined
+        : (JSON.parse(doc.view_messages) as Message[]),
+    notes:
+      doc.view_notes_overflow || doc.view_notes === undefined
+        ? undefined
+        : (JSON.parse(doc.view_notes) as Note[]),
+  };
+}
+
+/** A session created with its view starts with empty lists, so its reads never fall back. */
+export const EMPTY_VIEW: SessionViewFields = { view_messages: '[]', view_notes: '[]' };
