@@ -16,11 +16,11 @@ import Koa from 'koa';
 import { loadConfig } from '../lib/config';
 import { connectStore } from '../lib/mongo';
 import { COLLECTIONS, type SessionDoc } from '../lib/store/collections';
+// The very projections the real routes use, so only the API's own work differs.
+import { INTERNAL, LIST_ITEM } from '../api/sessions/service';
 
 const { values: args } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
 
-/** The projection SessionService uses for sessions (internal fields left out). */
-const HIDDEN = { projection: { _id: 0, updated_at: 0, analysis: 0, owner_id: 0 } } as const;
 const PAGE = 10;
 
 async function main(): Promise<void> {
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       if (typeof clientId !== 'string') return;
       ctx.body = {
         sessions: await sessions
-          .find({ client_id: clientId }, HIDDEN)
+          .find({ client_id: clientId }, LIST_ITEM)
           .sort({ created_at: -1, session_id: -1 })
           .limit(PAGE)
           .toArray(),
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     }
     const m = /^\/sessions\/([^/]+)$/.exec(ctx.path);
     if (m) {
-      const doc = await sessions.findOne({ _id: m[1]! }, HIDDEN);
+      const doc = await sessions.findOne({ _id: m[1]! }, { projection: INTERNAL });
       if (doc) ctx.body = doc;
     }
   });

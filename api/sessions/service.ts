@@ -65,7 +65,7 @@ export interface SessionDetails extends Session {
 const SCHEDULE_SKEW_MS = 60_000;
 
 /** Internal fields that never leave the API. */
-const INTERNAL = { _id: 0, updated_at: 0, analysis: 0, owner_id: 0 } as const;
+export const INTERNAL = { _id: 0, updated_at: 0, analysis: 0, owner_id: 0 } as const;
 /** …nor the details view, which only `get` reads. */
 const HIDDEN = {
   projection: {
@@ -89,7 +89,7 @@ export type SessionListItem = Pick<
   | 'ended_at'
   | 'duration_minutes'
 >;
-const LIST_ITEM = {
+export const LIST_ITEM = {
   projection: {
     _id: 0,
     session_id: 1,
