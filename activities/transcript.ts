@@ -8,7 +8,7 @@ import type { Bus } from '../lib/bus';
 import { COLLECTIONS, isDuplicateKey, type MessageDoc } from '../lib/store/collections';
 import { eventId, publishEvent } from '../lib/events';
 import type { Message } from '../lib/schemas/session';
-import { addMessageToView } from '../lib/store/session-view';
+import { addMessageToView, VIEW_MESSAGE_LIMIT } from '../lib/store/session-view';
 
 export interface SessionRef {
   session_id: string;
@@ -37,7 +37,8 @@ export async function storeMessageOnce(store: Store, message: StoredMessage): Pr
     stored = existing;
   }
   // Also on the retry path: an attempt that died after the insert has not updated the view yet.
-  await addMessageToView(store.db, stored);
+  // Seq counts from 1 per session; past the one that marks the view full there is nothing to do.
+  if (message.seq <= VIEW_MESSAGE_LIMIT + 1) await addMessageToView(store.db, stored);
   return stored;
 }
 
