@@ -13,6 +13,7 @@ import { onShutdownSignal } from '../lib/process';
 import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
 import { requireJwtSecret } from '../lib/config';
 import { createAuthService } from '../lib/auth/sessions';
+import { createWsGateway } from './ws/gateway';
 
 export interface ApiServer {
   url: string;
@@ -44,13 +45,23 @@ export async function start(
   const app = createApp({ config, log, connections, personas, auth });
   const server = http.createServer(app.koa.callback());
   server.keepAliveTimeout = 5_000;
+  const ws = createWsGateway({
+    config,
+    log,
+    bus: connections.bus,
+    auth,
+    sessions: app.sessions,
+  });
+  server.on('upgrade', ws.handleUpgrade);
 
   try {
+    await ws.start();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.server.port, config.server.host, () => resolve());
     });
   } catch (err) {
+    await ws.close();
     await auth.stop();
     await connections.close();
     throw err;
@@ -64,6 +75,8 @@ export async function start(
     (stopping ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Sockets are told 1001 (going away) and reconnect elsewhere, resuming with `since`.
+      await ws.close();
       const grace = setTimeout(
         () => server.closeAllConnections(),
         config.server.shutdown_grace_seconds * 1000,

@@ -1,0 +1,327 @@
+import pino from 'pino';
+import WebSocket from 'ws';
+import { start as startApi } from '../api/server';
+import { startRuntime, type Runtime, type SignedIn } from './helpers/runtime';
+import { waitFor } from './helpers/stack';
+import { TestSocket, wsUrl } from './helpers/ws';
+
+describe('the WebSocket protocol', () => {
+  let rt: Runtime;
+  const sockets: TestSocket[] = [];
+
+  beforeAll(async () => {
+    rt = await startRuntime({
+      'websocket.auth_timeout_seconds': 0.5,
+      'websocket.max_frame_bytes': 2048,
+      'websocket.heartbeat_seconds': 1,
+      'websocket.max_buffered_bytes': 65_536,
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(sockets.map((s) => s.close()));
+    await rt?.stop();
+  });
+
+  const open = async (opts: Parameters<typeof TestSocket.open>[1] = { token: rt.admin.token }) => {
+    const s = await TestSocket.open(rt.api.url, opts);
+    sockets.push(s);
+    return s;
+  };
+
+  const activeSession = async (as: SignedIn = rt.admin) => {
+    const client = await rt.newClient({}, as.http);
+    const created = await as.http('POST', '/api/v1/sessions', {
+      client_id: client,
+      persona_id: 'dr_morgan_hayes',
+      duration_minutes: 30,
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.session_id as string;
+    expect((await as.http('POST', `/api/v1/sessions/${id}/start`)).status).toBe(200);
+    return { id, client };
+  };
+
+  describe('authentication', () => {
+    it('closes a socket that sends no credentials, saying why', async () => {
+      const s = await open({});
+      const closed = await s.waitClosed();
+      expect(closed.code).toBe(4001);
+      expect(s.frames).toEqual([
+        {
+          type: 'error',
+          id: expect.stringMatching(/^srv_/),
+          data: expect.objectContaining({ code: 'authentication_error', request_id: null }),
+        },
+      ]);
+    });
+
+    it('rejects a bad token with an error frame and close code 4001', async () => {
+      const s = await open({ token: 'not-a-token' });
+      expect((await s.waitClosed()).code).toBe(4001);
+      expect(s.frames[0]).toMatchObject({
+        type: 'error',
+        data: { code: 'authentication_error' },
+      });
+    });
+
+    it('accepts the Authorization header, the token query parameter and an auth frame', async () => {
+      const { id } = await activeSession();
+      const byHeader = await open({ token: rt.admin.token });
+      expect(await byHeader.request('join_session', { session_id: id })).toMatchObject({
+        type: 'ack',
+      });
+
+      const byQuery = await open({ query: `?token=${encodeURIComponent(rt.admin.token)}` });
+      expect(await byQuery.request('join_session', { session_id: id })).toMatchObject({
+        type: 'ack',
+      });
+
+      const byFrame = await open({});
+      // Before authenticating, other frames are refused but the socket stays open.
+      expect(await byFrame.request('join_session', { session_id: id })).toMatchObject({
+        type: 'error',
+        data: { code: 'authentication_error' },
+      });
+      expect(await byFrame.request('auth', { token: rt.admin.token })).toMatchObject({
+        type: 'ack',
+        data: { authenticated: true, kind: 'user', role: 'admin' },
+      });
+      expect(await byFrame.request('join_session', { session_id: id })).toMatchObject({
+        type: 'ack',
+        data: { session_id: id, session: { status: 'active' } },
+      });
+      expect(byFrame.closed).toBeUndefined();
+    });
+
+    it('accepts the header form of the spec’s connection example', async () => {
+      const ws = new WebSocket(wsUrl(rt.api.url), [], {
+        headers: { Authorization: `Bearer ${rt.admin.token}` },
+      });
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      const reply = new Promise<string>((resolve) =>
+        ws.once('message', (d) => resolve((d as Buffer).toString('utf8'))),
+      );
+      ws.send(JSON.stringify({ type: 'leave_session', id: 'x1', data: { session_id: 's_none' } }));
+      expect(JSON.parse(await reply)).toMatchObject({ type: 'ack', data: { request_id: 'x1' } });
+      ws.close();
+    });
+
+    it('does not let a facilitator join another facilitator’s session', async () => {
+      const alice = await rt.signIn('facilitator', 'alice');
+      const bob = await rt.signIn('facilitator', 'bob');
+      const { id } = await activeSession(alice);
+      const asBob = await open({ token: bob.token });
+      const refused = await asBob.request('join_session', { session_id: id });
+      const missing = await asBob.request('join_session', { session_id: 's_doesnotexist' });
+      // Not visible reads exactly like not found.
+      for (const [frame, sid] of [
+        [refused, id],
+        [missing, 's_doesnotexist'],
+      ] as const) {
+        expect(frame).toMatchObject({
+          type: 'error',
+          data: { code: 'session_not_found', message: `Session ${sid} not found` },
+        });
+      }
+      expect(await asBob.request('send_message', { session_id: id, content: 'hi' })).toMatchObject({
+        type: 'error',
+        data: { code: 'session_not_found' },
+      });
+      const asAlice = await open({ token: alice.token });
+      expect(await asAlice.request('join_session', { session_id: id })).toMatchObject({
+        type: 'ack',
+      });
+    });
+
+    it('needs the write permission to send', async () => {
+      const viewer = await rt.signIn('viewer');
+      const { id } = await activeSession();
+      const s = await open({ token: viewer.token });
+      expect(await s.request('join_session', { session_id: id })).toMatchObject({ type: 'ack' });
+      expect(await s.request('send_message', { session_id: id, content: 'hi' })).toMatchObject({
+        type: 'error',
+        data: { code: 'permission_denied' },
+      });
+    });
+  });
+
+  it('stores a message sent over the socket once and acks it with the stored message', async () => {
+    const { id, client } = await activeSession();
+    const s = await open();
+    await s.request('join_session', { session_id: id });
+    const ack = await s.request('send_message', {
+      session_id: id,
+      content: 'Sent over the socket',
+      sender_type: 'client',
+    });
+    expect(ack).toEqual({
+      type: 'ack',
+      id: expect.stringMatching(/^srv_/),
+      data: {
+        request_id: expect.any(String),
+        session_id: id,
+        message: {
+          id: expect.stringMatching(/^m_/),
+          session_id: id,
+          sender_type: 'client',
+          sender_id: client,
+          content: 'Sent over the socket',
+          timestamp: expect.stringMatching(/Z$/),
+        },
+      },
+    });
+    const messageId = ack.data.message.id as string;
+    const echoed = await s.next(
+      (f) => f.type === 'new_message' && f.data.message.id === messageId,
+      'the new_message of the sent message',
+    );
+    expect(echoed.data.message).toEqual(ack.data.message);
+    const listed = await rt.http('GET', `/api/v1/sessions/${id}/messages?limit=100`);
+    expect(
+      listed.body.messages.filter((m: { content: string }) => m.content === 'Sent over the socket'),
+    ).toEqual([ack.data.message]);
+  });
+
+  it('answers a message for a session that is over with an error frame', async () => {
+    const { id } = await activeSession();
+    expect((await rt.http('POST', `/api/v1/sessions/${id}/end`)).status).toBe(200);
+    const s = await open();
+    expect(await s.request('send_message', { session_id: id, content: 'too late' })).toMatchObject({
+      type: 'error',
+      data: { code: 'invalid_request', details: { reason: 'conflict' } },
+    });
+  });
+
+  it('answers malformed, unknown, invalid and oversized frames with errors and keeps working', async () => {
+    const { id } = await activeSession();
+    const s = await open();
+    await s.request('join_session', { session_id: id });
+
+    s.send('{not json');
+    await s.next(
+      (f) => f.type === 'error' && /not valid JSON/.test(f.data.message),
+      'the JSON error',
+    );
+    expect(await s.request('shout', { session_id: id })).toMatchObject({
+      type: 'error',
+      data: { code: 'invalid_request', message: expect.stringMatching(/Unknown frame type/) },
+    });
+    expect(await s.request('join_session', {})).toMatchObject({
+      type: 'error',
+      data: { code: 'invalid_request', details: { field: 'data.session_id' } },
+    });
+    s.send({
+      type: 'send_message',
+      id: 'big',
+      data: { session_id: id, content: 'x'.repeat(4000) },
+    });
+    // An oversized frame is not read, so its error cannot name its id.
+    expect(
+      await s.next((f) => f.type === 'error' && /exceeds/.test(f.data.message), 'the size error'),
+    ).toMatchObject({
+      type: 'error',
+      data: { code: 'invalid_request', message: 'Frame exceeds 2048 bytes', request_id: null },
+    });
+
+    // Still open, still joined, still following the session.
+    expect(s.closed).toBeUndefined();
+    const posted = await rt.http('POST', `/api/v1/sessions/${id}/messages`, {
+      content: 'still here',
+      sender_type: 'persona',
+    });
+    await s.next(
+      (f) => f.type === 'new_message' && f.data.message.id === posted.body.id,
+      'a live message after the bad frames',
+    );
+  });
+
+  it('relays typing indicators to the other sockets of the session and stores nothing', async () => {
+    const { id, client } = await activeSession();
+    const a = await open();
+    const b = await open();
+    const elsewhere = await open();
+    await a.request('join_session', { session_id: id });
+    await b.request('join_session', { session_id: id });
+    const before = await rt.http('GET', `/api/v1/sessions/${id}/messages?limit=100`);
+
+    a.send({
+      type: 'typing_indicator',
+      id: 't1',
+      data: { session_id: id, sender_type: 'client', is_typing: true },
+    });
+    const seen = await b.next((f) => f.type === 'typing_indicator', 'the typing indicator on b');
+    expect(seen.data).toEqual({
+      session_id: id,
+      sender_type: 'client',
+      sender_id: client,
+      is_typing: true,
+      timestamp: expect.stringMatching(/Z$/),
+    });
+    // b's answer travels the same path after a's: once a has it, an echo of a's own would be there.
+    b.send({
+      type: 'typing_indicator',
+      id: 't2',
+      data: { session_id: id, sender_type: 'client', is_typing: false },
+    });
+    await a.next((f) => f.type === 'typing_indicator', 'the typing indicator on a');
+    expect(
+      a.frames.filter((f) => f.type === 'typing_indicator').map((f) => f.data.is_typing),
+    ).toEqual([false]);
+    expect(elsewhere.frames).toEqual([]);
+
+    const after = await rt.http('GET', `/api/v1/sessions/${id}/messages?limit=100`);
+    expect(after.body.messages).toEqual(before.body.messages);
+  });
+
+  it('terminates a socket that stops answering pings', async () => {
+    const dead = await open({ token: rt.admin.token, autoPong: false });
+    const healthy = await open();
+    const closed = await dead.waitClosed('the silent socket to be terminated', 10_000);
+    expect(closed.code).toBe(1006);
+    expect(healthy.closed).toBeUndefined();
+  });
+
+  it('closes a socket that does not read fast enough with 4008', async () => {
+    // An instance of its own, whose log says when it gives up on the socket, and whose
+    // heartbeat does not end the paused socket first.
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+    const api = await startApi(
+      { ...rt.config, websocket: { ...rt.config.websocket, heartbeat_seconds: 600 } },
+      log,
+    );
+    try {
+      const { id } = await activeSession();
+      const slow = await TestSocket.open(api.url, { token: rt.admin.token });
+      await slow.request('join_session', { session_id: id });
+      // Stop reading; frames pile up behind the socket until its buffer passes the limit.
+      const raw = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      raw.pause();
+      const typing = JSON.stringify({
+        session_id: id,
+        sender_type: 'persona',
+        sender_id: 'x'.repeat(32_000),
+        is_typing: true,
+        timestamp: new Date().toISOString(),
+      });
+      const gaveUp = () => lines.some((l) => l.includes('slow consumer'));
+      // Kernel buffers take a few MB first; publish until the server says it gave up (bounded).
+      for (let batch = 0; batch < 40 && !gaveUp(); batch++) {
+        for (let n = 0; n < 50; n++) rt.bus.nc.publish(`ss.live.session.${id}.typing`, typing);
+        await rt.bus.nc.flush();
+      }
+      await waitFor('the server to give up on the socket', gaveUp);
+      raw.resume();
+      const closed = await slow.waitClosed('the slow socket to be closed');
+      expect(closed).toEqual({
+        code: 4008,
+        reason: 'slow consumer: send buffer full; reconnect and join with since',
+      });
+    } finally {
+      await api.stop();
+    }
+  });
+});
