@@ -22,7 +22,7 @@ const COMMANDS: Record<string, Command> = {
   },
   worker: {
     summary: 'Run a worker pool process',
-    usage: 'smart-steps worker --pool sessions|personas [--config PATH]',
+    usage: 'smart-steps worker --pool sessions|personas|webhooks [--config PATH]',
     run: async (args) => {
       const { runWorker } = require('./commands/worker') as typeof import('./commands/worker');
       await runWorker(args);

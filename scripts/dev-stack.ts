@@ -1,8 +1,8 @@
 /**
  * `npm start`: the whole stack in one command on the embedded defaults. Provisions the server
  * binaries (first time only), starts Temporal (with the Web UI), NATS with JetStream and FerretDB
- * with their data under `dev_stack.data_dir`, then the API, one session worker and one persona worker. Output is
- * prefixed by process. Ctrl-C or SIGTERM stops everything, apps first, servers last.
+ * with their data under `dev_stack.data_dir`, then the API, one session worker, one persona worker
+ * and one webhook dispatcher. Output is prefixed by process. Ctrl-C or SIGTERM stops everything, apps first, servers last.
  *
  * A service whose configured address is not on this machine is assumed to be run elsewhere and
  * is not started.
@@ -108,6 +108,7 @@ async function main(): Promise<void> {
     node('api', 'api/server.ts', 3, auth.env),
     node('worker', 'workers/session-worker.ts', 4),
     node('personas', 'workers/persona-worker.ts', 5),
+    node('webhooks', 'workers/webhook-dispatcher.ts', 6),
   );
   record();
   for (const p of apps) {

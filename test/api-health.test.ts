@@ -1,8 +1,5 @@
-import * as path from 'node:path';
 import { start as startApi, type ApiServer } from '../api/server';
-import { startProcess, waitUntilReady, type ManagedProcess } from '../scripts/stack/supervisor';
-import { freePorts } from '../scripts/stack/ports';
-import { harnessState } from './helpers/harness-state';
+import { startOwnNats, type OwnNats } from './helpers/own-nats';
 import { quietLogger, testConfig, waitFor } from './helpers/stack';
 
 interface HealthBody {
@@ -93,37 +90,12 @@ describe('API health and error envelope', () => {
 
 describe('API health when a dependency fails', () => {
   // A NATS server of this test's own, so stopping it harms no other test.
-  let nats: ManagedProcess;
+  let nats: OwnNats;
   let api: ApiServer;
-  let natsArgs: string[];
-  const startNats = () =>
-    startProcess('nats-health', harnessState().bins['nats-server'], natsArgs, {
-      logFile: path.join(harnessState().dir, 'logs', 'nats-health.log'),
-    });
 
   beforeAll(async () => {
-    const [port, monitor] = await freePorts(2);
-    natsArgs = [
-      '-a',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-js',
-      '-sd',
-      path.join(harnessState().dir, 'nats-health'),
-      '-m',
-      String(monitor),
-    ];
-    nats = startNats();
-    await waitUntilReady(
-      nats,
-      () =>
-        fetch(`http://127.0.0.1:${monitor}/healthz`).then(
-          (r) => r.ok || Promise.reject(new Error('not ready')),
-        ),
-      20_000,
-    );
-    api = await startApi(testConfig({ 'nats.servers': [`nats://127.0.0.1:${port}`] }), quietLogger);
+    nats = await startOwnNats('nats-health');
+    api = await startApi(testConfig({ 'nats.servers': [nats.url] }), quietLogger);
   });
   afterAll(async () => {
     await api?.stop();
@@ -145,7 +117,7 @@ describe('API health when a dependency fails', () => {
       details: { failing: ['nats'] },
     });
 
-    nats = startNats();
+    await nats.restart();
     await waitFor(
       'health to recover',
       async () => (await fetch(`${api.url}/api/health`)).status === 200,

@@ -42,6 +42,9 @@ const EXPECTED = [
   'get /api/v1/webhooks',
   'get /api/v1/webhooks/{id}',
   'delete /api/v1/webhooks/{id}',
+  'get /api/v1/webhooks/{id}/deliveries',
+  'post /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver',
+  'post /api/v1/webhooks/{id}/ping',
   'get /api/health',
   'get /api/v1/openapi.json',
 ];

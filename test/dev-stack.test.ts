@@ -62,17 +62,16 @@ describe('npm start (the dev stack)', () => {
         60_000,
       );
       // Each process's output is prefixed with its name.
-      for (const name of ['stack', 'nats', 'temporal', 'api', 'worker', 'personas']) {
+      for (const name of ['stack', 'nats', 'temporal', 'api', 'worker', 'personas', 'webhooks']) {
         expect(output).toContain(`[${name}]`);
       }
 
-      const pids = (
-        JSON.parse(readFileSync(path.join(dataDir, 'stack.pids.json'), 'utf8')) as Array<{
-          pid: number;
-          name: string;
-        }>
-      ).map((p) => p.pid);
-      expect(pids).toHaveLength(6);
+      const processes = JSON.parse(
+        readFileSync(path.join(dataDir, 'stack.pids.json'), 'utf8'),
+      ) as Array<{ pid: number; name: string }>;
+      // Three servers, the API and three workers (sessions, personas, webhooks).
+      expect(processes.map((p) => p.name).sort()).toEqual(EXPECTED_PROCESSES);
+      const pids = processes.map((p) => p.pid);
       expect(pids.every(isAlive)).toBe(true);
 
       stack.kill('SIGINT');
@@ -94,3 +93,13 @@ describe('npm start (the dev stack)', () => {
     }
   }, 180_000);
 });
+
+const EXPECTED_PROCESSES = [
+  'api',
+  'ferretdb',
+  'nats',
+  'personas',
+  'temporal',
+  'webhooks',
+  'worker',
+];

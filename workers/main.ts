@@ -1,12 +1,16 @@
 import { loadConfigOrExit, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
 import { onShutdownSignal } from '../lib/process';
-import type { RunningWorker } from './pool';
+
+/** What an entry point's `start()` hands back: something that stops gracefully. */
+export interface Stoppable {
+  stop(): Promise<void>;
+}
 
 /** Runs a worker entry point as a process: config, logger, start, and stop on SIGINT/SIGTERM. */
 export function runMain(
   name: string,
-  start: (config: Config, log: Logger) => Promise<RunningWorker>,
+  start: (config: Config, log: Logger) => Promise<Stoppable>,
 ): void {
   const config = loadConfigOrExit();
   const log = createLogger(name, config.logging.level);

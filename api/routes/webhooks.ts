@@ -4,8 +4,12 @@ import { pageQuery } from '../pagination';
 import { actorOf } from '../access';
 import type { WebhookService } from '../webhooks/service';
 import {
+  WEBHOOK_DELIVERY_ID,
   createWebhookRequestSchema,
   createWebhookResponseSchema,
+  redeliveryResponseSchema,
+  webhookDeliveryListResponseSchema,
+  webhookDeliverySchema,
   webhookListResponseSchema,
   webhookSchema,
 } from '../../lib/schemas/webhook';
@@ -15,6 +19,12 @@ const webhookIdParams = z.object({
     .string()
     .regex(/^wh_[a-z0-9]{4,64}$/, 'must be a webhook id (wh_…)')
     .describe('Webhook id'),
+});
+const deliveryParams = webhookIdParams.extend({
+  delivery_id: z
+    .string()
+    .regex(WEBHOOK_DELIVERY_ID, 'must be a delivery id (whd_…)')
+    .describe('Delivery (attempt) id'),
 });
 const listQuery = z.object({ ...pageQuery() });
 
@@ -64,6 +74,61 @@ export function webhookRoutes(service: WebhookService): AnyRoute[] {
       responses: { 200: { description: 'The webhook', schema: webhookSchema } },
       handler: async (ctx, { params, principal }) => {
         ctx.body = await service.get(params.id, actorOf(principal));
+      },
+    }),
+    route({
+      method: 'get',
+      path: `${base}/{id}/deliveries`,
+      operationId: 'listWebhookDeliveries',
+      summary: 'Delivery attempts to a webhook, newest first',
+      description:
+        'Every attempt is listed: its event, attempt number, the status the receiver answered or the error, its duration and, for a failed attempt that will be retried, when.',
+      tag,
+      auth: 'webhooks:read',
+      params: webhookIdParams,
+      query: listQuery,
+      responses: {
+        200: { description: 'A page of attempts', schema: webhookDeliveryListResponseSchema },
+      },
+      handler: async (ctx, { params, query, principal }) => {
+        ctx.body = await service.listDeliveries(
+          params.id,
+          query.page,
+          query.limit,
+          actorOf(principal),
+        );
+      },
+    }),
+    route({
+      method: 'post',
+      path: `${base}/{id}/deliveries/{delivery_id}/redeliver`,
+      operationId: 'redeliverWebhookDelivery',
+      summary: 'Send the event of an earlier attempt again',
+      description:
+        'Queues a new delivery of the same event (same `X-Event-Id`, freshly signed); a dispatcher sends it shortly and it appears in the deliveries list.',
+      tag,
+      auth: 'webhooks:write',
+      params: deliveryParams,
+      responses: { 202: { description: 'Queued', schema: redeliveryResponseSchema } },
+      errors: [409],
+      handler: async (ctx, { params, principal }) => {
+        ctx.body = await service.redeliver(params.id, params.delivery_id, actorOf(principal));
+        ctx.status = 202;
+      },
+    }),
+    route({
+      method: 'post',
+      path: `${base}/{id}/ping`,
+      operationId: 'pingWebhook',
+      summary: 'Send a signed `ping` event now and answer with the attempt',
+      description:
+        'The receiver gets `{ "event": "ping", "timestamp", "data": { "webhook_id", "events" } }`, signed like every delivery. A failed ping does not count against the webhook.',
+      tag,
+      auth: 'webhooks:write',
+      params: webhookIdParams,
+      responses: { 200: { description: 'The attempt', schema: webhookDeliverySchema } },
+      handler: async (ctx, { params, principal }) => {
+        ctx.body = await service.ping(params.id, actorOf(principal));
       },
     }),
     route({

@@ -1,14 +1,18 @@
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '../../lib/config';
-import { createLogger } from '../../lib/log';
+import { loadConfigOrExit, type Config } from '../../lib/config';
+import { createLogger, type Logger } from '../../lib/log';
+import type { Stoppable } from '../../workers/main';
 import { onShutdownSignal } from '../../lib/process';
 import { UsageError } from '../index';
 
-type WorkerModule = Pick<typeof import('../../workers/session-worker'), 'start'>;
+interface WorkerModule {
+  start: (config: Config, log: Logger) => Promise<Stoppable>;
+}
 
 const POOLS: Record<string, () => WorkerModule> = {
   sessions: () => require('../../workers/session-worker') as WorkerModule,
   personas: () => require('../../workers/persona-worker') as WorkerModule,
+  webhooks: () => require('../../workers/webhook-dispatcher') as WorkerModule,
 };
 
 export async function runWorker(args: string[]): Promise<void> {

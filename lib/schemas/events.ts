@@ -44,6 +44,20 @@ export const lifecycleEventSchema = z.discriminatedUnion('event', [
   envelope('message.created', z.object({ ...sessionRef, message: messageSchema })),
   envelope('note.added', z.object({ ...sessionRef, note: noteSchema })),
   envelope(
+    'alert.raised',
+    z.object({
+      ...sessionRef,
+      alert: z.object({
+        alert_id: z.string(),
+        type: z.string().describe('What was noticed, e.g. `risk_language`.'),
+        severity: z.enum(['low', 'medium', 'high', 'critical']),
+        message: z.string(),
+        message_id: z.string().optional().describe('The message that raised it, if any.'),
+        raised_at: isoDateTime,
+      }),
+    }),
+  ),
+  envelope(
     'client.created',
     // Identity only: personal details stay behind the API's access control.
     z.object({ client_id: z.string(), created_at: isoDateTime, created_by: z.string() }),

@@ -1,7 +1,7 @@
 import type { Db, IndexDescription } from 'mongodb';
 import type { Message, Note, Session } from '../schemas/session';
 import type { Client } from '../schemas/client';
-import type { Webhook } from '../schemas/webhook';
+import type { Webhook, WebhookDelivery, WebhookPayload } from '../schemas/webhook';
 
 /*
  * Documents are keyed by their natural id in `_id` (session_id, message id, note id). Lookups by
@@ -20,7 +20,50 @@ export type ClientDoc = Client & { _id: string };
  * `secret` signs deliveries and never leaves the server after creation; `owner_id` scopes who
  * sees the webhook (absent for system-wide registrations).
  */
-export type WebhookDoc = Webhook & { _id: string; owner_id?: string; secret: string };
+export type WebhookDoc = Webhook & {
+  _id: string;
+  owner_id?: string;
+  secret: string;
+  /**
+   * Set for facilitators' webhooks: only events of sessions and clients this owner owns are
+   * delivered. Absent (administrators, system keys): every event.
+   */
+  restricted_to?: string;
+  /** Failed attempts since the last success; written only by the dispatcher holding the lease. */
+  consecutive_failures?: number;
+  disabled_at?: string;
+};
+/** One attempt (`_id` = delivery_id); `task_id` names the outbox entry it was made for. */
+export type WebhookDeliveryDoc = WebhookDelivery & { _id: string; task_id: string };
+/**
+ * What must still be delivered: one document per (webhook, event), `_id` =
+ * `<webhook_id>:<event_id>` (redeliveries get a suffix), so taking an event off the stream twice
+ * queues it once. `order_key` groups the deliveries that must arrive in order (a webhook and a
+ * session); `seq` is the event's stream sequence (0 for redeliveries, which do not wait).
+ */
+export interface WebhookTaskDoc {
+  _id: string;
+  webhook_id: string;
+  event_id: string;
+  event: string;
+  trigger: 'event' | 'redeliver' | 'ping';
+  order_key: string;
+  seq: number;
+  payload: WebhookPayload;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** Epoch milliseconds at which the next attempt is due. */
+  due_at: number;
+  created_at: string;
+  delivered_at?: string;
+  last_error?: string;
+}
+/** Which dispatcher process works a webhook's queue, until `expires_at` (epoch ms). */
+export interface WebhookLeaseDoc {
+  _id: string;
+  owner: string;
+  expires_at: number;
+}
 
 /** Collection names in one place. */
 export const COLLECTIONS = {
@@ -32,6 +75,9 @@ export const COLLECTIONS = {
   clientEmails: 'client_emails',
   series: 'session_series',
   webhooks: 'webhooks',
+  webhookDeliveries: 'webhook_deliveries',
+  webhookTasks: 'webhook_tasks',
+  webhookLeases: 'webhook_leases',
   users: 'users',
   apiKeys: 'api_keys',
   apiKeyUsage: 'api_key_usage',
@@ -71,6 +117,13 @@ export const INDEXES: Record<string, IndexDescription[]> = {
     { key: { created_at: -1, webhook_id: -1 }, name: 'created' },
     // The dispatcher looks up the active webhooks for an event.
     { key: { status: 1, events: 1 }, name: 'status_events' },
+  ],
+  [COLLECTIONS.webhookDeliveries]: [
+    { key: { webhook_id: 1, started_at: -1, _id: -1 }, name: 'webhook_started' },
+  ],
+  [COLLECTIONS.webhookTasks]: [
+    { key: { state: 1, due_at: 1 }, name: 'state_due' },
+    { key: { webhook_id: 1, state: 1, seq: 1 }, name: 'webhook_state_seq' },
   ],
   // Usernames and e-mails are unique ignoring case (no collation on FerretDB): lowercase copies.
   [COLLECTIONS.users]: [
