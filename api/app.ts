@@ -35,6 +35,8 @@ export interface AppDeps {
 export interface App {
   koa: Koa;
   routes: AnyRoute[];
+  /** The session commands REST uses, shared with the WebSocket gateway. */
+  sessions: SessionService;
   /** Resolves once no request is in progress (or after the timeout). */
   drained(timeoutMs: number): Promise<void>;
 }
@@ -67,7 +69,7 @@ export function createApp({ config, log, connections, personas, auth }: AppDeps)
     clients,
     personas,
     analysis: new AnalysisService(client, db, config),
-    webhooks: new WebhookService(db),
+    webhooks: new WebhookService(db, config.webhooks),
   });
   const api = mountRoutes(routes, {
     authenticate: (ctx) => authenticate(auth, ctx.get('Authorization')),
@@ -80,7 +82,7 @@ export function createApp({ config, log, connections, personas, auth }: AppDeps)
   const docs = docsRoutes();
   app.use(api.routes()).use(api.allowedMethods({ throw: true }));
   app.use(docs.routes());
-  return { koa: app, routes, drained: (timeoutMs) => requests.drained(timeoutMs) };
+  return { koa: app, routes, sessions, drained: (timeoutMs) => requests.drained(timeoutMs) };
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;

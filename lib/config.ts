@@ -79,6 +79,43 @@ export const configSchema = z.object({
         .prefault({}),
     })
     .prefault({}),
+  websocket: z
+    .object({
+      max_frame_bytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .max(1_048_576)
+        .default(65_536)
+        .describe(
+          'Largest client frame on `/ws`; a larger one gets an `invalid_request` error frame and the socket stays open (frames over 16 times this close it with 1009).',
+        ),
+      heartbeat_seconds: z.coerce
+        .number()
+        .min(1)
+        .max(3600)
+        .default(30)
+        .describe(
+          'How often each socket is pinged; a socket that has not answered the previous ping is terminated.',
+        ),
+      max_buffered_bytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(1_048_576)
+        .describe(
+          'Bytes a socket may have waiting to be sent; a slower reader is closed with code 4008 and resumes with `join_session.since`.',
+        ),
+      auth_timeout_seconds: z.coerce
+        .number()
+        .min(0.1)
+        .max(300)
+        .default(5)
+        .describe(
+          'A socket opened without credentials must send an `auth` frame within this time, or it is closed with code 4001.',
+        ),
+    })
+    .prefault({}),
   storage: z
     .object({
       type: z
@@ -227,6 +264,128 @@ export const configSchema = z.object({
             ),
         })
         .prefault({}),
+    })
+    .prefault({}),
+  webhooks: z
+    .object({
+      allowed_hosts: z
+        .preprocess(
+          (v) =>
+            typeof v === 'string'
+              ? v
+                  .split(',')
+                  .map((h) => h.trim())
+                  .filter(Boolean)
+              : v,
+          z.array(z.string().min(1)),
+        )
+        .default([])
+        .describe(
+          'Hosts a webhook may point at even though they are private, loopback or link-local: host names, IP addresses or CIDR ranges (`localhost`, `127.0.0.1`, `10.0.0.0/8`, `::1`). Every other private, loopback, link-local, unspecified or multicast address is refused at registration and at delivery.',
+        ),
+      request_timeout_seconds: z.coerce
+        .number()
+        .min(0.1)
+        .max(120)
+        .default(10)
+        .describe('How long one delivery attempt may take before it counts as failed.'),
+      retry: z
+        .object({
+          initial_delay_seconds: z.coerce
+            .number()
+            .min(0.01)
+            .default(10)
+            .describe(
+              'Delay before the first retry of a failed delivery; doubles after each failure.',
+            ),
+          max_delay_seconds: z.coerce
+            .number()
+            .min(0.01)
+            .default(3600)
+            .describe('Longest delay between two attempts of one delivery.'),
+          jitter: z.coerce
+            .number()
+            .min(0)
+            .max(1)
+            .default(0.2)
+            .describe(
+              'Random spread of each delay (0.2 = ±20 %), so failing receivers are not hit in lockstep.',
+            ),
+          max_age_hours: z.coerce
+            .number()
+            .min(0.0001)
+            .default(24)
+            .describe(
+              'A delivery still failing this long after its event is given up (it can be redelivered by hand).',
+            ),
+        })
+        .prefault({}),
+      failing_after: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(5)
+        .describe(
+          'Consecutive failed attempts after which a webhook is marked `failing` (it still receives deliveries).',
+        ),
+      disable_after: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .default(50)
+        .describe(
+          'Consecutive failed attempts after which a webhook is `disabled` and `webhook.disabled` is published.',
+        ),
+      concurrency: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(32)
+        .describe(
+          'Webhooks one dispatcher process delivers to at once; each gets up to 8 of its sessions in flight.',
+        ),
+      poll_interval_ms: z.coerce
+        .number()
+        .int()
+        .min(10)
+        .default(1000)
+        .describe(
+          'How often a dispatcher looks for deliveries that are due (new events wake it at once).',
+        ),
+      lease_seconds: z.coerce
+        .number()
+        .min(1)
+        .default(30)
+        .describe(
+          "How long a dispatcher owns a webhook's queue before another process may take it over (renewed while it works).",
+        ),
+      ack_wait_seconds: z.coerce
+        .number()
+        .min(1)
+        .default(30)
+        .describe(
+          "JetStream ack wait of the dispatchers' shared durable consumer: an event taken by a process that died is handed out again after this.",
+        ),
+      consumer: z
+        .string()
+        .min(1)
+        .default('webhook-dispatcher')
+        .describe(
+          'Durable consumer name shared by every dispatcher process (so each event is taken once).',
+        ),
+      retention_days: z.coerce
+        .number()
+        .min(0.0001)
+        .default(30)
+        .describe(
+          'Finished deliveries (and their attempts) older than this are deleted; they can no longer be redelivered.',
+        ),
+      user_agent: z
+        .string()
+        .min(1)
+        .default('SmartSteps-Webhooks/1.0')
+        .describe('User-Agent header of deliveries.'),
     })
     .prefault({}),
   logging: z
