@@ -113,7 +113,9 @@ describe('a dispatcher killed mid-stream', () => {
     await waitFor('some deliveries before the kill', () => receiver.accepted().length >= 6);
     first.kill('SIGKILL');
     await exited(first);
-    const tasks = rt.api.connections.store.db.collection<WebhookTaskDoc>(COLLECTIONS.webhookTasks);
+    const tasks = rt.api.connections.store.db.collection<WebhookTaskDoc>(
+      COLLECTIONS.webhookTasksDone,
+    );
     const deliveredAtKill = new Set(
       (await tasks.find({ state: 'delivered' }).toArray()).map((t) => t.event_id),
     );

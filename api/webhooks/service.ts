@@ -33,7 +33,7 @@ import type {
 } from '../../lib/schemas/webhook';
 import { ForbiddenAddressError } from '../../lib/webhooks/address-guard';
 import { Deliverer, type WebhookSettings } from '../../lib/webhooks/deliver';
-import { recordAttempt } from '../../lib/webhooks/tasks';
+import { findTask, recordAttempt } from '../../lib/webhooks/tasks';
 import { pagination } from '../pagination';
 import type { Actor } from '../access';
 
@@ -167,7 +167,7 @@ export class WebhookService {
   async redeliver(webhookId: string, deliveryId: string, owner: WebhookOwner): Promise<Redelivery> {
     const webhook = await this.get(webhookId, owner);
     const attempt = await this.deliveries.findOne({ _id: deliveryId, webhook_id: webhookId });
-    const task = attempt && (await this.tasks.findOne({ _id: attempt.task_id }));
+    const task = attempt && (await findTask(this.db, attempt.task_id));
     if (!attempt || !task) {
       throw new NotFoundError(`Delivery ${deliveryId} of webhook ${webhookId} not found`);
     }
@@ -220,7 +220,7 @@ export class WebhookService {
       ...(result.success ? { delivered_at: result.completed_at } : {}),
       ...(result.error ? { last_error: result.error } : {}),
     };
-    await this.tasks.insertOne(task);
+    await this.db.collection<WebhookTaskDoc>(COLLECTIONS.webhookTasksDone).insertOne(task);
     return recordAttempt(this.db, task, 1, result);
   }
 

@@ -77,6 +77,11 @@ export const COLLECTIONS = {
   webhooks: 'webhooks',
   webhookDeliveries: 'webhook_deliveries',
   webhookTasks: 'webhook_tasks',
+  /**
+   * Tasks that are over (delivered, or given up): moved out of webhook_tasks so the dispatcher's
+   * scans of what is pending stay small (FerretDB scans for any filter but `_id`).
+   */
+  webhookTasksDone: 'webhook_tasks_done',
   webhookLeases: 'webhook_leases',
   users: 'users',
   apiKeys: 'api_keys',
@@ -125,6 +130,7 @@ export const INDEXES: Record<string, IndexDescription[]> = {
     { key: { state: 1, due_at: 1 }, name: 'state_due' },
     { key: { webhook_id: 1, state: 1, seq: 1 }, name: 'webhook_state_seq' },
   ],
+  [COLLECTIONS.webhookTasksDone]: [{ key: { created_at: 1 }, name: 'created' }],
   // Usernames and e-mails are unique ignoring case (no collation on FerretDB): lowercase copies.
   [COLLECTIONS.users]: [
     { key: { username_lower: 1 }, name: 'username_unique', unique: true },

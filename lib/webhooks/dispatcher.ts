@@ -47,7 +47,7 @@ import {
   type WebhookStatus,
 } from '../schemas/webhook';
 import { Deliverer, retryDelayMs, type AttemptResult, type WebhookSettings } from './deliver';
-import { recordAttempt } from './tasks';
+import { finishTask, recordAttempt } from './tasks';
 
 const DELIVERABLE = new Set<string>(WEBHOOK_EVENT_NAMES);
 /** Sessions of one webhook sent to at once by the process holding its lease. */
@@ -240,6 +240,9 @@ export class WebhookDispatcher {
       created_at: { $lt: iso },
     });
     await this.deps.db
+      .collection(COLLECTIONS.webhookTasksDone)
+      .deleteMany({ created_at: { $lt: iso } });
+    await this.deps.db
       .collection(COLLECTIONS.webhookDeliveries)
       .deleteMany({ started_at: { $lt: iso } });
   }
@@ -321,11 +324,17 @@ export class WebhookDispatcher {
     this.watermark = info.ack_floor.stream_seq;
   }
 
-  /** Delivers a webhook's due tasks, round after round, while it holds the lease. */
+  /**
+   * Delivers a webhook's due tasks, round after round, while it holds the lease. A round takes
+   * each session's due tasks in order and sends them one after another (up to its first failure:
+   * later ones wait for it), PER_WEBHOOK_PARALLELISM sessions at a time, so one read of what is
+   * pending serves many deliveries.
+   */
   private async work(webhookId: string): Promise<boolean> {
     let delivered = false;
     while (this.running) {
       if (!(await this.renew(webhookId))) return delivered;
+      let renewedAt = Date.now();
       const webhook = await this.webhooks.findOne({ _id: webhookId });
       if (!webhook || webhook.status === 'disabled') {
         await this.abandon(webhookId, webhook ? 'webhook disabled' : 'webhook deleted');
@@ -336,22 +345,51 @@ export class WebhookDispatcher {
         .sort({ seq: 1, created_at: 1 })
         .limit(ROUND_READ)
         .toArray();
-      // The first pending task of each session; later ones wait for it.
-      const heads = new Map<string, WebhookTaskDoc>();
-      for (const t of pending) if (!heads.has(t.order_key)) heads.set(t.order_key, t);
+      // Each session's tasks in order, up to its first one that is not due yet.
+      const chains = new Map<string, WebhookTaskDoc[]>();
+      const waiting = new Set<string>();
       const now = Date.now();
-      const ready = [...heads.values()].filter((t) => t.due_at <= now && t.seq <= this.watermark);
-      if (ready.length === 0) return delivered;
+      for (const t of pending) {
+        if (waiting.has(t.order_key)) continue;
+        if (t.due_at > now || t.seq > this.watermark) {
+          waiting.add(t.order_key);
+          continue;
+        }
+        const chain = chains.get(t.order_key);
+        if (chain) chain.push(t);
+        else chains.set(t.order_key, [t]);
+      }
+      if (chains.size === 0) return delivered;
       delivered = true;
 
       let failures = webhook.consecutive_failures ?? 0;
-      for (let i = 0; i < ready.length && this.running; i += PER_WEBHOOK_PARALLELISM) {
-        if (i > 0 && !(await this.renew(webhookId))) return delivered;
-        const results = await Promise.all(
-          ready.slice(i, i + PER_WEBHOOK_PARALLELISM).map((t) => this.deliver(webhook, t)),
-        );
-        for (const ok of results) failures = ok ? 0 : failures + 1;
-      }
+      let leaseLost = false;
+      let renewing: Promise<boolean> | undefined;
+      // The lease must outlive every attempt: renewed whenever a third of it has passed.
+      const holdLease = (): Promise<boolean> | boolean => {
+        if (leaseLost) return false;
+        if (Date.now() - renewedAt < (this.deps.settings.lease_seconds * 1000) / 3) return true;
+        renewing ??= this.renew(webhookId).then((held) => {
+          renewedAt = Date.now();
+          renewing = undefined;
+          if (!held) leaseLost = true;
+          return held;
+        });
+        return renewing;
+      };
+      const queue = [...chains.values()];
+      const sendChains = async () => {
+        for (let chain = queue.shift(); chain; chain = queue.shift()) {
+          for (const task of chain) {
+            if (!this.running || !(await holdLease())) return;
+            const ok = await this.deliver(webhook, task);
+            failures = ok ? 0 : failures + 1;
+            if (!ok) break;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: PER_WEBHOOK_PARALLELISM }, sendChains));
+      if (leaseLost) return delivered;
       if (await this.settle(webhook, failures)) return delivered;
       await this.refreshWatermark();
     }
@@ -360,6 +398,14 @@ export class WebhookDispatcher {
 
   /** One attempt of one task; the task's new state is written before anything else. */
   private async deliver(webhook: WebhookDoc, task: WebhookTaskDoc): Promise<boolean> {
+    // Finished already, by an attempt that died between copying and deleting the task.
+    const done = await this.deps.db
+      .collection<WebhookTaskDoc>(COLLECTIONS.webhookTasksDone)
+      .findOne({ _id: task._id }, { projection: { _id: 1 } });
+    if (done) {
+      await this.tasks.deleteOne({ _id: task._id });
+      return true;
+    }
     const result: AttemptResult = await this.deliverer.attempt(
       webhook,
       task.event_id,
@@ -367,26 +413,32 @@ export class WebhookDispatcher {
     );
     const attempt = task.attempts + 1;
     if (result.success) {
-      await this.tasks.updateOne(
-        { _id: task._id },
-        { $set: { state: 'delivered', attempts: attempt, delivered_at: result.completed_at } },
-      );
+      await finishTask(this.deps.db, {
+        ...task,
+        state: 'delivered',
+        attempts: attempt,
+        delivered_at: result.completed_at,
+      });
       await recordAttempt(this.deps.db, task, attempt, result);
       return true;
     }
     const nextAt = Date.now() + retryDelayMs(this.deps.settings, attempt);
     // Given up when the next attempt would come later than the maximum age allows.
     const expired = nextAt - Date.parse(task.created_at) > this.maxAgeMs();
-    await this.tasks.updateOne(
-      { _id: task._id },
-      {
-        $set: {
-          attempts: attempt,
-          last_error: result.error ?? 'failed',
-          ...(expired ? { state: 'failed' as const } : { due_at: nextAt }),
-        },
-      },
-    );
+    const lastError = result.error ?? 'failed';
+    if (expired) {
+      await finishTask(this.deps.db, {
+        ...task,
+        state: 'failed',
+        attempts: attempt,
+        last_error: lastError,
+      });
+    } else {
+      await this.tasks.updateOne(
+        { _id: task._id },
+        { $set: { attempts: attempt, last_error: lastError, due_at: nextAt } },
+      );
+    }
     await recordAttempt(this.deps.db, task, attempt, result, expired ? undefined : nextAt);
     return false;
   }

@@ -5,7 +5,12 @@
 import type { Db } from 'mongodb';
 import { randomToken } from '../ids';
 import type { WebhookDelivery } from '../schemas/webhook';
-import { COLLECTIONS, type WebhookDeliveryDoc, type WebhookTaskDoc } from '../store/collections';
+import {
+  COLLECTIONS,
+  isDuplicateKey,
+  type WebhookDeliveryDoc,
+  type WebhookTaskDoc,
+} from '../store/collections';
 import type { AttemptResult } from './deliver';
 
 export const newDeliveryId = () => `whd_${randomToken(16)}`;
@@ -37,4 +42,26 @@ export async function recordAttempt(
     .collection<WebhookDeliveryDoc>(COLLECTIONS.webhookDeliveries)
     .insertOne({ _id: delivery.delivery_id, ...delivery, task_id: task._id });
   return delivery;
+}
+
+/**
+ * Moves a task that is over out of the pending collection: the copy first (idempotent by `_id`),
+ * then the delete, so a crash in between leaves it in both places — and the dispatcher skips a
+ * pending task that already has a finished copy.
+ */
+export async function finishTask(db: Db, task: WebhookTaskDoc): Promise<void> {
+  try {
+    await db.collection<WebhookTaskDoc>(COLLECTIONS.webhookTasksDone).insertOne(task);
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+  await db.collection<WebhookTaskDoc>(COLLECTIONS.webhookTasks).deleteOne({ _id: task._id });
+}
+
+/** A task by id, pending or finished. */
+export async function findTask(db: Db, taskId: string): Promise<WebhookTaskDoc | null> {
+  return (
+    (await db.collection<WebhookTaskDoc>(COLLECTIONS.webhookTasks).findOne({ _id: taskId })) ??
+    (await db.collection<WebhookTaskDoc>(COLLECTIONS.webhookTasksDone).findOne({ _id: taskId }))
+  );
 }
