@@ -55,6 +55,20 @@ describe('the WebSocket protocol', () => {
       ]);
     });
 
+    it('ends a socket whose login was logged out, within a heartbeat', async () => {
+      const user = await rt.signIn('facilitator', 'leaver');
+      const s = await open({ token: user.token });
+      const { id } = await activeSession(user);
+      expect((await s.request('join_session', { session_id: id })).type).toBe('ack');
+      expect((await user.http('POST', '/api/v1/auth/logout')).status).toBe(204);
+      const closed = await s.waitClosed();
+      expect(closed.code).toBe(4001);
+      expect(s.frames.at(-1)).toMatchObject({
+        type: 'error',
+        data: { code: 'authentication_error', message: expect.stringMatching(/no longer valid/) },
+      });
+    });
+
     it('rejects a bad token with an error frame and close code 4001', async () => {
       const s = await open({ token: 'not-a-token' });
       expect((await s.waitClosed()).code).toBe(4001);

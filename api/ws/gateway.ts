@@ -62,6 +62,8 @@ interface Joined {
 class Connection implements SocketSink {
   readonly id = `ws_${randomToken(16)}`;
   principal: Principal | undefined;
+  /** The credentials it signed in with, checked again at every heartbeat. */
+  token: string | undefined;
   actor: Actor | undefined;
   alive = true;
   queued = 0;
@@ -163,11 +165,15 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, result));
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, result, token));
     });
   };
 
-  const onConnection = (ws: WebSocket, credentials: Principal | AppError | undefined) => {
+  const onConnection = (
+    ws: WebSocket,
+    credentials: Principal | AppError | undefined,
+    token: string | undefined,
+  ) => {
     const conn = new Connection(ws, settings.max_buffered_bytes, log);
     connections.add(conn);
     ws.on('pong', () => (conn.alive = true));
@@ -183,7 +189,7 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
     if (credentials instanceof AppError) {
       rejectAuth(conn, null, credentials.message);
     } else if (credentials) {
-      signIn(conn, credentials);
+      signIn(conn, credentials, token);
     } else {
       conn.authTimer = setTimeout(() => {
         rejectAuth(
@@ -195,10 +201,26 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
     }
   };
 
-  const signIn = (conn: Connection, principal: Principal) => {
+  const signIn = (conn: Connection, principal: Principal, token: string | undefined) => {
     clearTimeout(conn.authTimer);
     conn.principal = principal;
+    conn.token = token;
     conn.actor = actorOf(principal);
+  };
+
+  /**
+   * A socket lives longer than its access token: at each heartbeat its credentials are checked
+   * again (in memory: signature, expiry, revocations), so an expired token, a logout or a revoked
+   * API key ends the socket within one heartbeat.
+   */
+  const recheck = (conn: Connection) => {
+    const token = conn.token;
+    if (!token) return;
+    authenticate(token).catch((err: unknown) => {
+      if (conn.ws.readyState !== WebSocket.OPEN) return;
+      const reason = err instanceof AppError ? err.message : 'Authentication failed';
+      rejectAuth(conn, null, `Credentials are no longer valid: ${reason}`);
+    });
   };
 
   const rejectAuth = (conn: Connection, requestId: string | null, message: string) => {
@@ -315,7 +337,7 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
         );
         return;
       }
-      signIn(conn, principal);
+      signIn(conn, principal, frame.data.token);
       conn.ack(frame.id, { authenticated: true, kind: principal.kind, role: principal.role });
       return;
     }
@@ -439,6 +461,7 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
           }
           conn.alive = false;
           conn.ws.ping();
+          recheck(conn);
         }
       }, settings.heartbeat_seconds * 1000);
       heartbeat.unref();
