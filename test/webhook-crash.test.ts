@@ -8,7 +8,7 @@ import { COLLECTIONS, type WebhookTaskDoc } from '../lib/store/collections';
 import { startRuntime, type Runtime } from './helpers/runtime';
 import { startOwnNats, type OwnNats } from './helpers/own-nats';
 import { unique, waitFor } from './helpers/stack';
-import { startReceiver, type Receiver } from './helpers/webhook-receiver';
+import { quickWebhookConfig, startReceiver, type Receiver } from './helpers/webhook-receiver';
 
 const ROOT = path.resolve(__dirname, '..');
 const SECRET = 'crash-secret-0123456789abcdef';
@@ -52,13 +52,7 @@ describe('a dispatcher killed mid-stream', () => {
     nats = await startOwnNats('nats-webhook-crash');
     rt = await startRuntime(
       {
-        'nats.servers': [nats.url],
-        'webhooks.allowed_hosts': ['127.0.0.1'],
-        'webhooks.consumer': unique('webhooks'),
-        'webhooks.poll_interval_ms': 50,
-        'webhooks.retry.initial_delay_seconds': 0.05,
-        'webhooks.retry.max_delay_seconds': 0.2,
-        'webhooks.request_timeout_seconds': 2,
+        ...quickWebhookConfig(nats.url),
         // A dead process's events and leases are taken over quickly.
         'webhooks.ack_wait_seconds': 2,
         'webhooks.lease_seconds': 3,

@@ -4,7 +4,7 @@ import { eventId } from '../lib/events';
 import { start as startDispatcher, type RunningDispatcher } from '../workers/webhook-dispatcher';
 import { startRuntime, type Runtime } from './helpers/runtime';
 import { quietLogger, unique, waitFor } from './helpers/stack';
-import { startReceiver, type Receiver } from './helpers/webhook-receiver';
+import { quickWebhookConfig, startReceiver, type Receiver } from './helpers/webhook-receiver';
 import { startOwnNats, type OwnNats } from './helpers/own-nats';
 
 const SECRET = 'receiver-secret-0123456789';
@@ -42,13 +42,7 @@ describe('webhook delivery', () => {
     nats = await startOwnNats('nats-webhooks');
     rt = await startRuntime(
       {
-        'nats.servers': [nats.url],
-        'webhooks.allowed_hosts': ['127.0.0.1'],
-        'webhooks.consumer': unique('webhooks'),
-        'webhooks.poll_interval_ms': 50,
-        'webhooks.retry.initial_delay_seconds': 0.05,
-        'webhooks.retry.max_delay_seconds': 0.2,
-        'webhooks.request_timeout_seconds': 2,
+        ...quickWebhookConfig(nats.url),
         'webhooks.failing_after': 3,
         'webhooks.disable_after': 8,
       },

@@ -4,6 +4,7 @@
  * `sha256=`) and answers with whatever status the test decides.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { unique } from './stack';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -71,5 +72,21 @@ export async function startReceiver(
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * Config for webhook tests: their own NATS server (other test files publish at the same time),
+ * loopback allowed, a consumer of their own, and retries in milliseconds rather than minutes.
+ */
+export function quickWebhookConfig(natsUrl: string): Record<string, unknown> {
+  return {
+    'nats.servers': [natsUrl],
+    'webhooks.allowed_hosts': ['127.0.0.1'],
+    'webhooks.consumer': unique('webhooks'),
+    'webhooks.poll_interval_ms': 50,
+    'webhooks.retry.initial_delay_seconds': 0.05,
+    'webhooks.retry.max_delay_seconds': 0.2,
+    'webhooks.request_timeout_seconds': 2,
   };
 }
