@@ -70,6 +70,19 @@ const COMMANDS: Record<string, Command> = {
       await runApiKey(args);
     },
   },
+  'test-persona': {
+    summary: 'Talk to a persona in the terminal, against the running stack',
+    usage: [
+      'smart-steps test-persona --persona ID [--url URL] [--username U] [--password P | --api-key KEY] [--duration MINUTES]',
+      "(password: --password, else SMARTSTEPS_PASSWORD, else the dev stack's admin password file, else asked for at a terminal;",
+      ' SMARTSTEPS_API_KEY works like --api-key; /end, Ctrl-D or Ctrl-C ends the session and shows its summary)',
+    ].join('\n       '),
+    run: async (args) => {
+      const { runTestPersona } =
+        require('./commands/test-persona') as typeof import('./commands/test-persona');
+      await runTestPersona(args);
+    },
+  },
   provision: {
     summary: 'Build or locate the Temporal, NATS and FerretDB binaries for the dev stack',
     usage: 'smart-steps provision [--config PATH]',

@@ -655,6 +655,12 @@ export function readPasswordFromEnv(env: NodeJS.ProcessEnv = process.env): strin
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** The same for an API key (`smart-steps test-persona --api-key`): SMARTSTEPS_API_KEY. */
+export function readApiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env.SMARTSTEPS_API_KEY;
+  return value === undefined || value === '' ? undefined : value;
+}
+
 /** Environment facts that are not settings but that tooling needs; kept here so env stays in one place. */
 export const runtimeEnv = {
   isCI: (env: NodeJS.ProcessEnv = process.env) => env.CI === 'true' || env.CI === '1',

@@ -146,7 +146,8 @@ export async function resolvePassword(flag: string | undefined): Promise<string>
 }
 
 /** Reads one line from the terminal in raw mode, echoing nothing. Ctrl-C cancels. */
-function promptHidden(question: string): Promise<string> {
+/** Reads one line from the terminal in raw mode, echoing nothing. Ctrl-C cancels. */
+export function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
   process.stderr.write(question);
   stdin.setRawMode(true);
