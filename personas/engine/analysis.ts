@@ -5,7 +5,9 @@
  */
 import type { AnalysisInput, Insight, SessionAnalysis } from './types';
 import {
+  currentRating,
   detectEmotions,
+  extractSelfRatings,
   detectTopics,
   goalPhrase,
   joinList,
@@ -13,6 +15,7 @@ import {
   POSITIVE,
   topicPhrase,
   type Emotion,
+  type RatingSubject,
   type Topic,
 } from './lexicon';
 
@@ -79,10 +82,25 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
     .filter(Boolean)
     .join(' ');
 
+  // The client's own ratings, latest per subject, each naming the client message it came from.
+  const rated = new Map<RatingSubject, string>();
+  messages.forEach((text, i) => {
+    const ratings = extractSelfRatings(text);
+    for (const subject of new Set(ratings.map((r) => r.subject))) {
+      const r = currentRating(ratings.filter((x) => x.subject === subject))!;
+      const change =
+        r.from === undefined ? '' : ` (${r.from < r.value ? 'up' : 'down'} from ${r.from})`;
+      const what = subject === 'unknown' ? 'gave a self-rating of' : `rated their ${subject}`;
+      rated.delete(subject);
+      rated.set(subject, `Client ${what} ${r.value} out of 10${change} in client message ${i + 1}`);
+    }
+  });
+
   const key_points = [
     ...emotions
       .slice(0, 3)
       .map((e) => `Client expressed feeling ${e} in ${plural(count(e), 'message')}`),
+    ...[...rated.values()].slice(-3),
     ...topics.slice(0, 3).map((t) => `Client talked about things ${topicPhrase(t)}`),
     ...goals.map((g) => `Goal for the session: ${g}`),
   ];

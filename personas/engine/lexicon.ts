@@ -54,7 +54,14 @@ const TOPIC_LIST = (Object.keys(TOPICS) as Topic[]).map((t) => [t, list(TOPICS[t
 const NEGATORS = new Set(['not', 'no', 'never', 'without', 'hardly', 'nor', 'neither']);
 const NEGATION_WINDOW = 3;
 const RISK =
-  /\b(suicid\w*|kill(ing)? myself|end(ing)? my life|self[- ]?harm\w*|hurt(ing)? myself|want to die|better off dead)\b/;
+  /\b(suicid\w*|kill(ing)? myself|end(ing)? (my life|it all)|take my (own )?life|self[- ]?harm\w*|hurt(ing)? myself|cut(ting)? myself|want(ed)? to die|wish i (was|were) dead|better off dead|better off without me)\b/g;
+/** Said with a negation these are the risk: "I don't see the point in living". */
+const RISK_NEGATED =
+  /\b(no|not|don't|do not|can't|cannot|didn't|never) (\w+ ){0,2}(point|reason) (in|to|of) (living|live|going on|being alive|life)\b|\b(don't|do not|no longer) (\w+ )?(want|wish) to (live|be alive|be here|wake up)\b|\bnothing (left )?to live for\b/;
+/** "I would never hurt myself", "I'm not suicidal"; not "I don't know if I want to die". */
+const DENIAL =
+  /(\b(not|never|no)|n't) ((going|gonna|planning|trying|about|want|wanting|ever|feel|feeling|really|to|at all|would|will|i|am|been|be|do|actually)\s+)*$/;
+const HEDGE = /\b(know|sure|if|whether|why|unless|stop|help|think|thinking|thought)\b/;
 const ABOUT_ME = /\bare you (a |an )?(real|human|person|bot|robot|ai|machine|computer)\b/;
 
 /** Clauses of lowercased word tokens; a clause break ends a negation's reach. */
@@ -105,7 +112,24 @@ export function detectTopics(text: string): Topic[] {
   return TOPIC_LIST.filter(([, words]) => words.some((w) => tokens.has(w))).map(([topic]) => topic);
 }
 
-export const mentionsRisk = (text: string) => RISK.test(text.toLowerCase());
+/**
+ * Whether a message suggests a risk of self-harm. A plain denial in the same clause ("I would
+ * never hurt myself", "I'm not suicidal") cancels a phrase; a hedged one ("I don't know if I
+ * want to die") does not, and saying there is no point in living is itself the risk.
+ */
+export function mentionsRisk(text: string): boolean {
+  const lower = text.toLowerCase().replace(/[’‘]/g, "'");
+  if (RISK_NEGATED.test(lower)) return true;
+  for (const m of lower.matchAll(RISK)) {
+    const clause = lower
+      .slice(0, m.index)
+      .split(/[.,;:!?\n]|\bbut\b/)
+      .at(-1)!;
+    const denied = DENIAL.test(clause) && !HEDGE.test(clause);
+    if (!denied) return true;
+  }
+  return false;
+}
 export const asksAboutIdentity = (text: string) => ABOUT_ME.test(text.toLowerCase());
 
 export function joinList(items: readonly string[]): string {
@@ -180,4 +204,279 @@ export function detectCoping(text: string): CopingStrategy[] {
   }
   if (found.size > 1) found.delete('general');
   return [...found];
+}
+
+// ---- self-ratings ----
+
+/**
+ * What a client's 0–10 self-rating is about. `mood` and `sleep` and `energy` run high = good;
+ * the others high = bad.
+ */
+export type RatingSubject =
+  | 'anxiety'
+  | 'stress'
+  | 'mood'
+  | 'sadness'
+  | 'sleep'
+  | 'energy'
+  | 'tiredness'
+  | 'pain'
+  | 'anger'
+  | 'unknown';
+
+export interface SelfRating {
+  /** On a 0–10 scale (other scales are normalised), at most one decimal. */
+  value: number;
+  subject: RatingSubject;
+  /** "went from 8 to 5": the earlier value, the rating itself being the latest. */
+  from?: number;
+  /** Said of an earlier time ("last week it was an 8"), not of now. */
+  past?: boolean;
+  /** The words the rating was read from, as written. */
+  text: string;
+}
+
+const SUBJECT_WORDS: [RatingSubject, RegExp][] = [
+  ['anxiety', /\b(anxiety|anxious|nervous(ness)?|worr(y|ied|ying|ies)|panic\w*|fear|scared)\b/g],
+  ['stress', /\b(stress(ed|ful)?|overwhelm(ed|ing)?|pressure|tension|tense)\b/g],
+  ['sadness', /\b(depression|depressed|sad(ness)?|hopeless(ness)?|misery|miserable)\b/g],
+  ['mood', /\b(mood|happiness|happy|wellbeing|well-being|spirits)\b/g],
+  ['sleep', /\b(sleep(ing)?|slept|insomnia)\b/g],
+  ['energy', /\b(energy|energetic)\b/g],
+  ['tiredness', /\b(tired(ness)?|fatigue|fatigued|exhausted|exhaustion)\b/g],
+  ['pain', /\b(pain|aches?|aching)\b/g],
+  ['anger', /\b(anger|angry|irritat\w+|frustrat\w+|furious)\b/g],
+];
+const EMOTION_SUBJECT: Record<Emotion, RatingSubject> = {
+  anxious: 'anxiety',
+  stressed: 'stress',
+  overwhelmed: 'stress',
+  sad: 'sadness',
+  lonely: 'sadness',
+  angry: 'anger',
+  frustrated: 'anger',
+  tired: 'tiredness',
+  hopeful: 'mood',
+  better: 'mood',
+};
+
+const NUMBER_WORDS = 'zero one two three four five six seven eight nine ten'.split(' ');
+const N = String.raw`(\d{1,3}(?:\.\d)?)`;
+const SCALE = String.raw`(10|100|5)`;
+const ART = String.raw`(?:an?\s+)?`;
+/** What may follow a bare rating; anything else ("3 meetings", "10 minutes", "7 pm") is a count. */
+const AFTER_RATING =
+  /^(?!\s+and a half\b)(?:\s*$|\s*[,)\-–—(]|-?ish\b|\s+(?:today|tonight|now|right now|at the moment|at most|at best|these days|this week|all week|all day|all the time|most of the time|lately|recently|or so|maybe|probably|perhaps|i think|i'd say|i guess|tops|max|at least|and|but|or|then|though|yesterday|last \w+|most days|overall|honestly|really|again|still|already|which|so|for me|for now|on a good day|on a bad day|on bad days|on good days|when|since|out of|on a scale|if)\b)/;
+const PAST_MARKER =
+  /\b(last (week|time|session|month|night)|yesterday|used to|before|earlier|at (the start|first)|previously|back then|ago)\b/;
+const DATE_BEFORE = /\b(on|since|until|till|by|before|after|dated|due)\s*$/;
+const BELOW_BEFORE = /\b(not even|less than|lower than|under|below|barely|hardly)\s+(an?\s+)?$/;
+const NEGATED_BEFORE = /(\b(not|never|no)|n't)\s+(\w+\s+)?(an?\s+)?$/;
+const CONTEXT =
+  /\b(rate|rated|rating|scale|out of|went|gone|go|dropped|drop|fell|fallen|come down|came down|rose|risen|climbed|jumped|moved|improved|down|up)\b/;
+
+interface RawRating {
+  start: number;
+  end: number;
+  value: number;
+  scale: number;
+  from?: number;
+  fromScale?: number;
+}
+
+const SUBJECT_NAMES = SUBJECT_WORDS.map(([, re]) => re.source.slice(2, -2))
+  .join('|')
+  .replace(/\((?!\?)/g, '(?:');
+const PATTERNS: { re: RegExp; read: (m: RegExpExecArray) => RawRating | undefined }[] = [
+  // "a 6 or 7", "about a 6-7": the middle of the range
+  {
+    re: new RegExp(String.raw`\ban?\s+${N}\s*(?:-|–|or)\s*(?:an?\s+)?${N}\b(?![:\d%])`, 'g'),
+    read: (m) => ({
+      start: m.index + m[0].indexOf(m[1]!),
+      end: m.index + m[0].length,
+      value: (Number(m[1]) + Number(m[2])) / 2,
+      scale: 10,
+    }),
+  },
+  // "it went from 8 to 5", "from an 8/10 down to a 5"
+  {
+    re: new RegExp(
+      String.raw`\bfrom\s+${ART}${N}(?:\s*(?:\/|out of)\s*${SCALE})?\s+(?:(?:down|up|right down)\s+)?to\s+${ART}${N}(?:\s*(?:\/|out of)\s*${SCALE})?`,
+      'g',
+    ),
+    read: (m) => ({
+      start: m.index,
+      end: m.index + m[0].length,
+      from: Number(m[1]),
+      fromScale: Number(m[2] ?? m[4] ?? 10),
+      value: Number(m[3]),
+      scale: Number(m[4] ?? m[2] ?? 10),
+    }),
+  },
+  // "7 out of 10", "7/10", "70 out of 100", "7 on a scale of 1 to 10"
+  {
+    re: new RegExp(
+      String.raw`(?<![\d/:.])${N}\s*(?:\/|out of|outta|on (?:a|the) scale (?:of|from) (?:(?:0|1)\s+(?:to|-)\s+)?)\s*${SCALE}\b(?![\d/:])`,
+      'g',
+    ),
+    read: (m) => ({
+      start: m.index,
+      end: m.index + m[0].length,
+      value: Number(m[1]),
+      scale: Number(m[2]),
+    }),
+  },
+  // "my anxiety is 6", "stress levels are at about 4"
+  {
+    re: new RegExp(
+      String.raw`\b(?:${SUBJECT_NAMES})(?:\s+levels?)?\s*(?:is|was|are|were|'s|has been|have been|feels like|felt like|sits at|is at|was at|at)\s+(?:(?:about|around|maybe|like|probably|roughly|only|still|now|at|sitting at|a|an)\s+){0,3}${N}\b(?![:\d%])`,
+      'g',
+    ),
+    read: (m) => ({
+      start: m.index + m[0].length - m[1]!.length,
+      end: m.index + m[0].length,
+      value: Number(m[1]),
+      scale: 10,
+    }),
+  },
+  // "I'd rate it 4", "I'd say 7", "I'd give it 6"
+  {
+    re: new RegExp(
+      String.raw`\b(?:rate|rated|rating|say|give|gave|put|score|scored)\s+(?:(?:it|that|this|myself|me|my \w+|at|as|about|around|maybe|a|an)\s+){0,3}${N}\b(?![:\d%])`,
+      'g',
+    ),
+    read: (m) => ({
+      start: m.index + m[0].length - m[1]!.length,
+      end: m.index + m[0].length,
+      value: Number(m[1]),
+      scale: 10,
+    }),
+  },
+  // "about a 7", "it's an 8"
+  {
+    re: new RegExp(
+      String.raw`\ban?\s+(?:(?:solid|strong|firm|good|high|low|clear|definite)\s+)?${N}\b(?![:\d%])`,
+      'g',
+    ),
+    read: (m) => ({
+      start: m.index + m[0].length - m[1]!.length,
+      end: m.index + m[0].length,
+      value: Number(m[1]),
+      scale: 10,
+    }),
+  },
+];
+// "on a scale of 1 to 10 it's an 8", "out of 10, I'd say a 7"
+const SCALE_FIRST = new RegExp(
+  String.raw`(?:\bon (?:a|the) scale (?:of|from) (?:(?:0|1)\s+(?:to|-)\s+)?|(?<!\d\s*)\bout of\s+)${SCALE}\b[^\d]{0,30}?(?<![\d/:.])${N}\b(?![:\d%/])`,
+  'g',
+);
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** The subject named nearest before a rating ("my anxiety is a 7"), else nearest after it. */
+function nearestSubject(sentence: string, at: number): RatingSubject | undefined {
+  let before: [RatingSubject, number] | undefined;
+  let after: [RatingSubject, number] | undefined;
+  for (const [subject, re] of SUBJECT_WORDS) {
+    for (const m of sentence.matchAll(re)) {
+      if (m.index < at) {
+        if (!before || m.index > before[1]) before = [subject, m.index];
+      } else if (!after || m.index < after[1]) after = [subject, m.index];
+    }
+  }
+  return (before ?? after)?.[0];
+}
+
+/** The feeling a message expresses most (ties: first named), as a rating subject. */
+function dominantSubject(text: string): RatingSubject {
+  const counts = new Map<Emotion, number>();
+  for (const part of text.split(/[.;!?\n]+/)) {
+    for (const e of detectEmotions(part)) counts.set(e, (counts.get(e) ?? 0) + 1);
+  }
+  const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+  return top ? EMOTION_SUBJECT[top[0]] : 'unknown';
+}
+
+/**
+ * The 0–10 self-ratings in a client message, in the order written: "about a 7 out of 10",
+ * "my anxiety is 6/10", "I'd rate it a 4", "on a scale of 1 to 10 it's an 8", "it went from
+ * 8 to 5" (5, from 8). Numbers that count or date things ("3 meetings", "10 minutes", "at 7pm",
+ * "3/10/2024", "I'm 34") are not ratings; "out of 100" and "out of 5" are rescaled to 10; a
+ * negated rating ("it's not a 7, more like a 4") is dropped and "not even a 2" reads as 1.
+ */
+export function extractSelfRatings(message: string): SelfRating[] {
+  const original = message.replace(/[’‘]/g, "'");
+  // Same length as the original, so positions map back to what the client wrote.
+  const text = original
+    .toLowerCase()
+    .replace(/\b(zero|one|two|three|four|five|six|seven|eight|nine|ten)\b/g, (w) =>
+      String(NUMBER_WORDS.indexOf(w)).padEnd(w.length, ' '),
+    );
+  const fallback = dominantSubject(original);
+  const ratings: SelfRating[] = [];
+  const sentenceRe = /[^.!?;\n]+(?:\.\d[^.!?;\n]*)*/g;
+  for (const s of text.matchAll(sentenceRe)) {
+    const sentence = s[0];
+    const raw: RawRating[] = [];
+    const overlaps = (r: RawRating) => raw.some((o) => r.start < o.end && o.start < r.end);
+    for (const { re, read } of PATTERNS) {
+      for (const m of sentence.matchAll(re)) {
+        const r = read(m);
+        if (r && !overlaps(r)) raw.push(r);
+      }
+    }
+    for (const m of sentence.matchAll(SCALE_FIRST)) {
+      const end = m.index + m[0].length;
+      const r = { start: end - m[2]!.length, end, value: Number(m[2]), scale: Number(m[1]) };
+      if (!overlaps(r)) raw.push(r);
+    }
+    raw.sort((a, b) => a.start - b.start);
+    for (const r of raw) {
+      const before = sentence.slice(0, r.start).replace(/\s+/g, ' ');
+      const after = sentence.slice(r.end);
+      const explicitScale = /\/|out of|outta|scale/.test(sentence.slice(r.start, r.end));
+      // A bare number needs to end its phrase: "a 7 today", not "a 10 minute walk".
+      if (!explicitScale && !AFTER_RATING.test(after)) continue;
+      if (/\//.test(sentence.slice(r.start, r.end)) && DATE_BEFORE.test(before)) continue;
+      if (r.from !== undefined && !explicitScale && !CONTEXT.test(sentence)) {
+        if (!nearestSubject(sentence, r.start)) continue;
+      }
+      if (r.value > r.scale || (r.from !== undefined && r.from > (r.fromScale ?? r.scale))) {
+        continue;
+      }
+      let value = (r.value * 10) / r.scale;
+      if (BELOW_BEFORE.test(before)) value = Math.max(0, value - 1);
+      else if (NEGATED_BEFORE.test(before) && !/\bno more than\s+(an?\s+)?$/.test(before)) {
+        continue;
+      }
+      const clause =
+        sentence
+          .slice(0, r.end)
+          .split(/,|\bbut\b/)
+          .at(-1) ?? '';
+      const rating: SelfRating = {
+        value: round1(value),
+        subject: nearestSubject(sentence, r.start) ?? fallback,
+        // Out to the end of a word, so a rating written "seven" reads back as "seven".
+        text: original
+          .slice(
+            s.index + r.start,
+            s.index + r.end + (/^\w*/.exec(original.slice(s.index + r.end))?.[0].length ?? 0),
+          )
+          .trim(),
+      };
+      if (r.from !== undefined) rating.from = round1((r.from * 10) / (r.fromScale ?? r.scale));
+      if (PAST_MARKER.test(clause) || PAST_MARKER.test(after.split(/,|\bbut\b/)[0] ?? '')) {
+        rating.past = true;
+      }
+      ratings.push(rating);
+    }
+  }
+  return ratings;
+}
+
+/** The rating a message gives for now: the last one not said of an earlier time. */
+export function currentRating<R extends SelfRating>(ratings: readonly R[]): R | undefined {
+  return ratings.findLast((r) => !r.past) ?? ratings.at(-1);
 }

@@ -15,11 +15,15 @@ import {
   detectCoping,
   detectEmotions,
   detectTopics,
+  currentRating,
+  extractSelfRatings,
   joinList,
   mentionsRisk,
   POSITIVE,
   type CopingStrategy,
   type Emotion,
+  type RatingSubject,
+  type SelfRating,
   type Topic,
 } from './lexicon';
 
@@ -28,6 +32,8 @@ export interface ProgressSession {
   started_at: string;
   /** What the client wrote, in order; the persona's and facilitators' words are left out. */
   client_messages: string[];
+  /** The ids of client_messages, in the same order, so a measure can name the messages behind it. */
+  client_message_ids?: string[];
 }
 
 export interface ProgressInput {
@@ -102,9 +108,17 @@ const round1 = (n: number) => Math.round(n * 10) / 10 || 0;
 const round2 = (n: number) => Math.round(n * 100) / 100 || 0;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** Where a session's measure came from: the client's own 0–10 rating, or how they wrote. */
+export type MeasureSource = 'self_rating' | 'language';
+
 /** One session read into measures; share-based ones are absent when the client said nothing. */
 interface SessionReading {
   measures: Partial<Record<MetricName, number>>;
+  sources: Partial<Record<MetricName, MeasureSource>>;
+  /** For each measure, the positions (0-based) of the client messages it was read from. */
+  evidence: Partial<Record<MetricName, number[]>>;
+  /** Every self-rating, with the position of its message. */
+  ratings: (SelfRating & { message: number })[];
   coping: CopingStrategy[];
   negative: Set<Emotion>;
   /** Topics raised in the same message as a difficult feeling. */
@@ -112,11 +126,29 @@ interface SessionReading {
   risk: boolean;
 }
 
+/**
+ * How a self-rating of each subject reads as each 0–10 measure: anxiety and stress are anxiety;
+ * a mood rating (high = good) is positive mood and, turned over, low mood; a rating of sadness or
+ * depression is low mood. Ratings of sleep, pain and the like, or of nothing named, measure none.
+ */
+const RATED: Partial<Record<MetricName, Partial<Record<RatingSubject, (v: number) => number>>>> = {
+  anxiety_level: { anxiety: (v) => v, stress: (v) => v },
+  low_mood: { sadness: (v) => v, mood: (v) => 10 - v },
+  positive_mood: { mood: (v) => v },
+};
+
+const indexesWhere = <T>(items: T[], keep: (item: T) => boolean) =>
+  items.flatMap((item, i) => (keep(item) ? [i] : []));
+
 function readSession(messages: string[]): SessionReading {
   const emotions = messages.map(detectEmotions);
   const coping = messages.map(detectCoping);
-  const share = (set: ReadonlySet<Emotion>) =>
-    round1((10 * emotions.filter((list) => list.some((e) => set.has(e))).length) / messages.length);
+  const said = (set: ReadonlySet<Emotion>) =>
+    indexesWhere(emotions, (list) => list.some((e) => set.has(e)));
+  const share = (set: ReadonlySet<Emotion>) => round1((10 * said(set).length) / messages.length);
+  const ratings = messages.flatMap((text, message) =>
+    extractSelfRatings(text).map((r) => ({ ...r, message })),
+  );
   const negative = new Set(emotions.flat().filter((e) => !POSITIVE.has(e)));
   // Sentence by sentence, so "work is fine, but parties make me nervous" blames parties only.
   const distressTopics = messages.flatMap((text) =>
@@ -126,18 +158,42 @@ function readSession(messages: string[]): SessionReading {
         detectEmotions(part).some((e) => !POSITIVE.has(e)) ? detectTopics(part) : [],
       ),
   );
+  const measures: SessionReading['measures'] = {};
+  const sources: SessionReading['sources'] = {};
+  const evidence: SessionReading['evidence'] = {};
+  const language: [MetricName, ReadonlySet<Emotion>][] = [
+    ['anxiety_level', ANXIOUS],
+    ['low_mood', LOW],
+    ['positive_mood', POSITIVE],
+  ];
+  for (const [name, set] of messages.length ? language : []) {
+    // The client's latest rating in the session stands for it: a later rating updates an
+    // earlier one ("it was an 8 when we started, now it's a 5"), and the report compares where
+    // sessions ended up. Within a message, a rating said of an earlier time gives way.
+    const scales = RATED[name]!;
+    const byMessage = messages.map((_, i) =>
+      currentRating(ratings.filter((r) => r.message === i && scales[r.subject])),
+    );
+    const last = byMessage.findLast((r) => r !== undefined);
+    if (last) {
+      measures[name] = round1(scales[last.subject]!(last.value));
+      sources[name] = 'self_rating';
+      evidence[name] = [last.message];
+    } else {
+      measures[name] = share(set);
+      sources[name] = 'language';
+      evidence[name] = said(set);
+    }
+  }
+  measures.coping_strategy_usage = coping.reduce((sum, list) => sum + list.length, 0);
+  evidence.coping_strategy_usage = indexesWhere(coping, (list) => list.length > 0);
+  measures.engagement = messages.length;
+  evidence.engagement = messages.map((_, i) => i);
   return {
-    measures: {
-      ...(messages.length
-        ? {
-            anxiety_level: share(ANXIOUS),
-            low_mood: share(LOW),
-            positive_mood: share(POSITIVE),
-          }
-        : {}),
-      coping_strategy_usage: coping.reduce((sum, list) => sum + list.length, 0),
-      engagement: messages.length,
-    },
+    measures,
+    sources,
+    evidence,
+    ratings,
     coping: coping.flat(),
     negative,
     distressTopics,
@@ -266,11 +322,20 @@ export function analyzeProgress(input: ProgressInput): ProgressReportResponse {
   const readings = sessions.map((s) => readSession(s.client_messages));
 
   const metrics: Partial<Record<MetricName, ProgressMetric>> & Record<string, ProgressMetric> = {};
+  // How the summary names each metric: whether its endpoints are the client's own ratings.
+  const label: Partial<Record<MetricName, string>> = {};
   for (const name of selected) {
-    const values = readings
-      .map((r) => r.measures[name])
-      .filter((v): v is number => v !== undefined);
-    if (values.length) metrics[name] = compare(values[0]!, values.at(-1)!);
+    const measured = readings.filter((r) => r.measures[name] !== undefined);
+    if (!measured.length) continue;
+    const [first, last] = [measured[0]!, measured.at(-1)!];
+    metrics[name] = compare(first.measures[name]!, last.measures[name]!);
+    const rated = [first.sources[name], last.sources[name]].map((s) => s === 'self_rating');
+    label[name] =
+      rated[0] && rated[1]
+        ? `self-rated ${METRIC_LABEL[name]}`
+        : rated[0] || rated[1]
+          ? `${METRIC_LABEL[name]} (self-rated in the ${rated[0] ? 'first session, read from language in the latest' : 'latest session, read from language in the first'})`
+          : METRIC_LABEL[name];
   }
 
   // ---- patterns ----
@@ -316,6 +381,21 @@ export function analyzeProgress(input: ProgressInput): ProgressReportResponse {
         confidence,
       });
     }
+  }
+
+  // What the client said of their own anxiety, first rated session against the last.
+  const selfRated = readings.filter((r) => r.sources.anxiety_level === 'self_rating');
+  if (selfRated.length >= 2) {
+    const [from, to] = [selfRated[0]!, selfRated.at(-1)!].map((r) => r.measures.anxiety_level!);
+    patterns.push({
+      description: `Self-rated anxiety ${from === to ? `stayed at ${to}` : `went from ${from} to ${to}`} out of 10 (client's own ratings in ${selfRated.length} of ${n} sessions).`,
+      confidence: round2(Math.min(0.95, 0.7 + 0.05 * selfRated.length)),
+    });
+  } else if (selfRated.length === 1 && n >= 2) {
+    patterns.push({
+      description: `Client rated their own anxiety ${selfRated[0]!.measures.anxiety_level} out of 10 in 1 of ${n} sessions; the other sessions are read from language.`,
+      confidence: 0.6,
+    });
   }
 
   const anxiety = readings
@@ -391,10 +471,10 @@ export function analyzeProgress(input: ProgressInput): ProgressReportResponse {
   const measured =
     n === 1
       ? shown.length
-        ? `Only one session was held ${period}, so there is no trend yet: ${joinList(shown.map((name) => `${METRIC_LABEL[name]} ${metrics[name]!.current_value}`))}.`
+        ? `Only one session was held ${period}, so there is no trend yet: ${joinList(shown.map((name) => `${label[name]!} ${metrics[name]!.current_value}`))}.`
         : `Only one session was held ${period}.`
       : shown.length
-        ? `Across ${n} sessions ${period}, ${who} ${joinList(shown.map((name) => describeChange(METRIC_LABEL[name], metrics[name]!)))}.`
+        ? `Across ${n} sessions ${period}, ${who} ${joinList(shown.map((name) => describeChange(label[name]!, metrics[name]!)))}.`
         : `${n} sessions were held ${period}, but the client wrote nothing to measure.`;
   const progress_summary = [measured, patterns[0]?.description ?? '', notMeasurable]
     .filter(Boolean)
@@ -408,4 +488,54 @@ export function analyzeProgress(input: ProgressInput): ProgressReportResponse {
     patterns,
     recommendations: [...new Set(recommendations)],
   };
+}
+
+/** A measure of one session with the client messages it was read from. */
+export interface MeasureTrace {
+  value: number;
+  source: MeasureSource | 'count';
+  message_ids: string[];
+}
+
+export interface SessionTrace {
+  session_id: string;
+  started_at: string;
+  measures: Partial<Record<MetricName, MeasureTrace>>;
+  self_ratings: (SelfRating & { message_id: string })[];
+}
+
+/**
+ * Where each session's measures in `analyzeProgress` came from, message by message, in session
+ * order; kept beside the report because its schema has no room for it. A message is named by its
+ * id when `client_message_ids` is given, else as `<session_id>#<position from 1>`.
+ */
+export function traceProgress(input: ProgressInput): SessionTrace[] {
+  return [...input.sessions]
+    .sort(
+      (a, b) =>
+        a.started_at.localeCompare(b.started_at) || a.session_id.localeCompare(b.session_id),
+    )
+    .map((s) => {
+      const r = readSession(s.client_messages);
+      const id = (i: number) => s.client_message_ids?.[i] ?? `${s.session_id}#${i + 1}`;
+      const measures: SessionTrace['measures'] = {};
+      for (const name of METRICS) {
+        const value = r.measures[name];
+        if (value === undefined) continue;
+        measures[name] = {
+          value,
+          source: r.sources[name] ?? 'count',
+          message_ids: (r.evidence[name] ?? []).map(id),
+        };
+      }
+      return {
+        session_id: s.session_id,
+        started_at: s.started_at,
+        measures,
+        self_ratings: r.ratings.map(({ message, ...rating }) => ({
+          ...rating,
+          message_id: id(message),
+        })),
+      };
+    });
 }
