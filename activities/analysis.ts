@@ -58,7 +58,17 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
     async summarizeSession(req: SummarizeSessionRequest): Promise<SessionSummaryResponse> {
       const session = await sessions().findOne(
         { _id: req.session_id },
-        { projection: { _id: 0, status: 1, persona_id: 1, goals: 1, summary: 1, analysis: 1 } },
+        {
+          projection: {
+            _id: 0,
+            status: 1,
+            persona_id: 1,
+            persona_version: 1,
+            goals: 1,
+            summary: 1,
+            analysis: 1,
+          },
+        },
       );
       if (!session) {
         throw ApplicationFailure.create({
@@ -75,7 +85,7 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
         });
         if (stored.success) return stored.data;
       }
-      const persona = personas.get(session.persona_id);
+      const persona = await personas.get(session.persona_id, session.persona_version);
       if (!persona) {
         throw ApplicationFailure.create({
           type: 'UnknownPersona',

@@ -13,8 +13,9 @@ import type { Persona } from '../personas/schema';
 import type { PersonaEngine, PersonaReply, ReplyContext } from '../personas/engine/types';
 import { announceMessage, readTranscript, storeMessageOnce, type SessionRef } from './transcript';
 
+/** Personas by id and, for custom ones, version (the one the session started with). */
 export interface PersonaLookup {
-  get(personaId: string): Persona | undefined;
+  get(personaId: string, version?: number): Persona | undefined | Promise<Persona | undefined>;
 }
 
 export interface PersonaActivityDeps {
@@ -45,12 +46,12 @@ export interface AnalysisResult {
 }
 
 export function createPersonaActivities({ store, bus, personas, engine }: PersonaActivityDeps) {
-  const persona = (id: string): Persona => {
-    const found = personas.get(id);
+  const persona = async (id: string, version?: number): Promise<Persona> => {
+    const found = await personas.get(id, version);
     if (!found) {
       throw ApplicationFailure.create({
         type: 'UnknownPersona',
-        message: `persona ${id} is not defined`,
+        message: `persona ${id}${version !== undefined ? ` version ${version}` : ''} is not defined`,
         nonRetryable: true,
       });
     }
@@ -68,8 +69,11 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
 
   const generate = async (req: ReplyRequest): Promise<PersonaReply> => {
     const started = performance.now();
-    const { persona_id, persona_version: _version, ...context } = req;
-    const reply = await engine.reply({ ...context, persona: persona(persona_id) });
+    const { persona_id, persona_version, ...context } = req;
+    const reply = await engine.reply({
+      ...context,
+      persona: await persona(persona_id, persona_version),
+    });
     Context.current().log.debug('persona reply', {
       engine: engine.name,
       ms: Math.round(performance.now() - started),
@@ -110,11 +114,13 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
     },
 
     /** Reads the whole transcript, analyses it and stores the summary and insights on the session. */
-    async analyzeSession(req: SessionRef & { goals: string[] }): Promise<AnalysisResult> {
+    async analyzeSession(
+      req: SessionRef & { goals: string[]; persona_version?: number },
+    ): Promise<AnalysisResult> {
       const transcript = await readTranscript(store, req.session_id);
       const analysis = await engine.analyze({
         session_id: req.session_id,
-        persona: persona(req.persona_id),
+        persona: await persona(req.persona_id, req.persona_version),
         goals: req.goals,
         transcript,
       });

@@ -13,6 +13,7 @@ import { idempotency } from './middleware/idempotency';
 import { errorEnvelope } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import type { PersonaRegistry } from '../personas/registry';
+import { PersonaCatalog } from '../personas/catalog';
 import { SessionService } from './sessions/service';
 import { SeriesService } from './series/service';
 import { ClientService } from './clients/service';
@@ -59,15 +60,17 @@ export function createApp({ config, log, connections, personas, auth }: AppDeps)
 
   const { client } = connections.temporal;
   const { db } = connections.store;
-  const sessions = new SessionService(client, db, config, personas);
+  // Definition files plus the custom personas administrators add through the API.
+  const catalog = new PersonaCatalog(personas, db);
+  const sessions = new SessionService(client, db, config, catalog);
   const clients = new ClientService(db, connections.bus);
   const routes = apiRoutes({
     probes: connections.probes,
     auth,
     sessions,
-    series: new SeriesService(client, db, config, personas, sessions),
+    series: new SeriesService(client, db, config, catalog, sessions),
     clients,
-    personas,
+    personas: catalog,
     analysis: new AnalysisService(client, db, config),
     webhooks: new WebhookService(db, config.webhooks),
   });

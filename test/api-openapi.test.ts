@@ -38,6 +38,8 @@ const EXPECTED = [
   'post /api/v1/clients/{id}/analyze/progress',
   'get /api/v1/personas',
   'get /api/v1/personas/{id}',
+  'post /api/v1/personas',
+  'put /api/v1/personas/{id}',
   'post /api/v1/webhooks',
   'get /api/v1/webhooks',
   'get /api/v1/webhooks/{id}',

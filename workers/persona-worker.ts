@@ -6,6 +6,7 @@ import type { Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
 import { createAnalysisActivities, createPersonaActivities } from '../activities';
 import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
+import { PersonaCatalog } from '../personas/catalog';
 import { createLocalEngine } from '../personas/engine/local';
 import { startPool, type RunningWorker, type StartOptions } from './pool';
 import { runMain } from './main';
@@ -16,7 +17,7 @@ export function start(
   opts: StartOptions = {},
 ): Promise<RunningWorker> {
   // Definitions are validated before connecting, so a broken persona file fails fast with its name.
-  const personas = new PersonaRegistry(loadPersonaDefinitions());
+  const files = new PersonaRegistry(loadPersonaDefinitions());
   return startPool(
     {
       pool: 'personas',
@@ -27,6 +28,8 @@ export function start(
       },
       activities: ({ store, bus }) => {
         const engine = createLocalEngine();
+        // Custom personas (added through the API) are read from the store, by session version.
+        const personas = new PersonaCatalog(files, store.db);
         return {
           ...createPersonaActivities({ store, bus, personas, engine }),
           ...createAnalysisActivities({ store, personas, engine }),

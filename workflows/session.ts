@@ -371,7 +371,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
 
   if (state.status === 'completed') {
-    const analysis = await persona.analyzeSession({ ...ref, goals: spec.goals });
+    const analysis = await persona.analyzeSession({
+      ...ref,
+      goals: spec.goals,
+      ...(spec.persona_version !== undefined ? { persona_version: spec.persona_version } : {}),
+    });
     await saveState('session.ended', { summary: analysis.summary, insights: analysis.insights });
   }
 

@@ -8,7 +8,7 @@ import { route } from '../routing/route';
 import { VERSION } from '../../lib/version';
 import type { Probe } from '../../lib/health';
 import type { AuthService } from '../../lib/auth/sessions';
-import type { PersonaRegistry } from '../../personas/registry';
+import type { PersonaCatalog } from '../../personas/catalog';
 import type { SessionService } from '../sessions/service';
 import type { SeriesService } from '../series/service';
 import type { ClientService } from '../clients/service';
@@ -29,7 +29,7 @@ export interface RouteServices {
   sessions: SessionService;
   series: SeriesService;
   clients: ClientService;
-  personas: PersonaRegistry;
+  personas: PersonaCatalog;
   analysis: AnalysisService;
   webhooks: WebhookService;
 }
@@ -81,7 +81,7 @@ export function describeApi(): Record<string, unknown> {
     sessions: unused as SessionService,
     series: unused as SeriesService,
     clients: unused as ClientService,
-    personas: unused as PersonaRegistry,
+    personas: unused as PersonaCatalog,
     analysis: unused as AnalysisService,
     webhooks: unused as WebhookService,
   });

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { NotFoundError } from '../../lib/errors';
-import type { PersonaRegistry } from '../../personas/registry';
+import { NotFoundError, ValidationError } from '../../lib/errors';
+import type { PersonaCatalog } from '../../personas/catalog';
 import {
   personaDetailsSchema,
+  personaSchema,
   personaSummarySchema,
   toPersonaDetails,
   toPersonaSummary,
+  type Persona,
 } from '../../personas/schema';
 import { route, type AnyRoute } from '../routing/route';
 
@@ -16,14 +18,32 @@ const personaIdParams = z.object({
     .describe('Persona id, e.g. dr_morgan_hayes'),
 });
 
-export function personaRoutes(personas: PersonaRegistry): AnyRoute[] {
+/** A custom persona's definition: the server sets `version` (1, then +1 on every PUT). */
+const createPersonaSchema = personaSchema.omit({ version: true });
+/** The same definition; `persona_id` may be left out, and if given must match the path. */
+const replacePersonaSchema = createPersonaSchema.extend({
+  persona_id: personaSchema.shape.persona_id.optional(),
+});
+const storedPersonaSchema = personaDetailsSchema.extend({
+  version: z.number().int().describe('Version written; sessions keep the one they started with'),
+  opening_lines: personaSchema.shape.opening_lines,
+});
+
+const shown = (persona: Persona) => ({
+  ...toPersonaDetails(persona),
+  version: persona.version,
+  ...(persona.opening_lines ? { opening_lines: persona.opening_lines } : {}),
+});
+
+export function personaRoutes(personas: PersonaCatalog): AnyRoute[] {
   const tag = 'Personas';
+  const base = '/api/v1/personas';
   return [
     route({
       method: 'get',
-      path: '/api/v1/personas',
+      path: base,
       operationId: 'listPersonas',
-      summary: 'The personas sessions can be held with',
+      summary: 'The personas sessions can be held with (built-in and custom)',
       tag,
       auth: 'personas:read',
       responses: {
@@ -32,23 +52,68 @@ export function personaRoutes(personas: PersonaRegistry): AnyRoute[] {
           schema: z.object({ personas: z.array(personaSummarySchema) }),
         },
       },
-      handler: (ctx) => {
-        ctx.body = { personas: personas.list().map(toPersonaSummary) };
+      handler: async (ctx) => {
+        ctx.body = { personas: (await personas.list()).map(toPersonaSummary) };
       },
     }),
     route({
       method: 'get',
-      path: '/api/v1/personas/{id}',
+      path: `${base}/{id}`,
       operationId: 'getPersona',
-      summary: 'A persona’s background, approach, techniques and style',
+      summary: 'A persona’s background, approach, techniques and style (current version)',
       tag,
       auth: 'personas:read',
       params: personaIdParams,
       responses: { 200: { description: 'The persona', schema: personaDetailsSchema } },
-      handler: (ctx, { params }) => {
-        const persona = personas.get(params.id);
+      handler: async (ctx, { params }) => {
+        const persona = await personas.get(params.id);
         if (!persona) throw new NotFoundError(`Persona ${params.id} not found`);
         ctx.body = toPersonaDetails(persona);
+      },
+    }),
+    route({
+      method: 'post',
+      path: base,
+      operationId: 'createPersona',
+      summary: 'Add a custom persona (version 1); administrators only',
+      tag,
+      auth: 'admin',
+      body: createPersonaSchema,
+      errors: [409],
+      responses: { 201: { description: 'The new persona', schema: storedPersonaSchema } },
+      handler: async (ctx, { body, principal }) => {
+        const persona = await personas.create(body, principal.name);
+        ctx.status = 201;
+        ctx.set('Location', `${base}/${persona.persona_id}`);
+        ctx.body = shown(persona);
+      },
+    }),
+    route({
+      method: 'put',
+      path: `${base}/{id}`,
+      operationId: 'replacePersona',
+      summary:
+        'Replace a custom persona’s definition as a new version (sessions already started keep ' +
+        'theirs); built-in personas are read-only (409); administrators only',
+      tag,
+      auth: 'admin',
+      params: personaIdParams,
+      body: replacePersonaSchema,
+      errors: [409],
+      responses: { 200: { description: 'The new version', schema: storedPersonaSchema } },
+      handler: async (ctx, { params, body, principal }) => {
+        if (body.persona_id !== undefined && body.persona_id !== params.id) {
+          throw new ValidationError('Invalid body: persona_id: must match the path', {
+            field: 'persona_id',
+            reason: 'must match the path',
+          });
+        }
+        const persona = await personas.update(
+          params.id,
+          { ...body, persona_id: params.id },
+          principal.name,
+        );
+        ctx.body = shown(persona);
       },
     }),
   ];

@@ -32,7 +32,7 @@ export class SeriesService {
   }
 
   async create(req: CreateSeriesRequest, actor: Actor): Promise<Series> {
-    const persona = this.personas.get(req.persona_id);
+    const persona = await this.personas.get(req.persona_id);
     if (!persona)
       throw new ValidationError(`Unknown persona: ${req.persona_id}`, {
         field: 'persona_id',

@@ -53,7 +53,12 @@ import {
 export type { Actor };
 
 export interface PersonaCatalog {
-  get(personaId: string): { persona_id: string; version?: number } | undefined;
+  get(
+    personaId: string,
+  ):
+    | { persona_id: string; version?: number }
+    | undefined
+    | Promise<{ persona_id: string; version?: number } | undefined>;
 }
 
 export interface SessionDetails extends Session {
@@ -120,7 +125,7 @@ export class SessionService {
   }
 
   async create(req: CreateSessionRequest, actor: Actor): Promise<Session> {
-    const persona = this.personas.get(req.persona_id);
+    const persona = await this.personas.get(req.persona_id);
     if (!persona) {
       throw new ValidationError(`Unknown persona: ${req.persona_id}`, {
         field: 'persona_id',

@@ -1,6 +1,7 @@
 import type { Db, IndexDescription } from 'mongodb';
 import type { Message, Note, Session } from '../schemas/session';
 import type { Client } from '../schemas/client';
+import type { Persona } from '../../personas/schema';
 import type { Webhook, WebhookDelivery, WebhookPayload } from '../schemas/webhook';
 
 /*
@@ -65,6 +66,16 @@ export interface WebhookLeaseDoc {
   expires_at: number;
 }
 
+/** One immutable version of a custom persona, `_id` = `<persona_id>@<version>`. */
+export type PersonaVersionDoc = Persona & { _id: string; created_at: string; created_by: string };
+/** A custom persona's current version (`_id` = persona_id). */
+export interface PersonaHeadDoc {
+  _id: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
 /** Collection names in one place. */
 export const COLLECTIONS = {
   sessions: 'sessions',
@@ -90,6 +101,9 @@ export const COLLECTIONS = {
   refreshTokens: 'auth_refresh_tokens',
   spentRefreshTokens: 'auth_refresh_spent',
   authRevocations: 'auth_revocations',
+  /** Custom personas' versions (PersonaVersionDoc) and current versions (PersonaHeadDoc). */
+  personas: 'personas',
+  personaHeads: 'persona_heads',
 } as const;
 
 /**
