@@ -55,6 +55,18 @@ describe('the WebSocket protocol', () => {
       ]);
     });
 
+    it('refuses to resume from a cursor past the newest event, which would skip events', async () => {
+      const s = await open();
+      const { id } = await activeSession();
+      const reply = await s.request('join_session', { session_id: id, since: 1_000_000_000 });
+      expect(reply).toMatchObject({
+        type: 'error',
+        data: { code: 'invalid_request', details: { field: 'since' } },
+      });
+      // The socket carries on: a join without a cursor works.
+      expect((await s.request('join_session', { session_id: id })).type).toBe('ack');
+    });
+
     it('ends a socket whose login was logged out, within a heartbeat', async () => {
       const user = await rt.signIn('facilitator', 'leaver');
       const s = await open({ token: user.token });

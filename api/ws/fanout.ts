@@ -17,6 +17,7 @@
 import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type Subscription } from '@nats-io/transport-node';
 import type { Bus } from '../../lib/bus';
+import { ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
 import type { LifecycleEvent, TypingEvent } from '../../lib/schemas/events';
 import type { ServerFrame } from '../../lib/schemas/websocket';
@@ -199,6 +200,15 @@ export class SessionFanout {
         membership.lastSeq = state.last_seq;
         joined(state.last_seq);
       } else {
+        // A cursor past the stream's end is not from this stream (one rebuilt since): resuming
+        // from it would silently skip every event up to it.
+        const { state } = await this.bus.jsm.streams.info(this.bus.stream);
+        if (since > state.last_seq) {
+          throw new ValidationError(
+            `since ${since} is beyond the newest event (${state.last_seq}); join without since to start from now`,
+            { field: 'since', reason: 'beyond the newest event' },
+          );
+        }
         joined(since);
         await this.replay(membership, since);
       }
