@@ -170,6 +170,11 @@ describe('a session through the REST API', () => {
       content: 'one more thing',
     });
     expect(late.status).toBe(409);
+    // Once the workflow has closed, the answer comes from the read model, in the same words.
+    await rt.api.connections.temporal.client.workflow.getHandle(`session-${id}`).result();
+    const endAfterClose = await rt.http('POST', `/api/v1/sessions/${id}/end`);
+    expect(endAfterClose.status).toBe(409);
+    expect(endAfterClose.body.error.message).toBe('Session is already completed');
 
     const cancelled = await createSession();
     const cancel = await rt.http('POST', `/api/v1/sessions/${cancelled.session_id}/cancel`);

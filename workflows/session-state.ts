@@ -93,32 +93,23 @@ export class SessionState {
   // ---- rules (each returns why an action is not allowed, or undefined) ----
 
   whyNotStart(): string | undefined {
-    if (this.status === 'active') return 'Session is already active';
-    if (this.status !== 'scheduled') return `Session is ${this.status} and cannot be started`;
-    return undefined;
+    return whyNot('start', this.status);
   }
 
   whyNotEnd(): string | undefined {
-    if (this.status === 'scheduled') return 'Session has not started; cancel it instead';
-    if (this.status !== 'active') return `Session is already ${this.status}`;
-    return undefined;
+    return whyNot('end', this.status);
   }
 
   whyNotCancel(): string | undefined {
-    if (this.status === 'completed' || this.status === 'cancelled')
-      return `Session is already ${this.status}`;
-    return undefined;
+    return whyNot('cancel', this.status);
   }
 
   whyNotSend(): string | undefined {
-    if (this.status === 'scheduled') return 'Session has not started yet';
-    if (this.status !== 'active') return `Session is ${this.status}; no more messages are accepted`;
-    return undefined;
+    return whyNot('send', this.status);
   }
 
   whyNotNote(): string | undefined {
-    if (this.status === 'cancelled') return 'Session is cancelled';
-    return undefined;
+    return whyNot('note', this.status);
   }
 
   // ---- transitions ----
@@ -194,5 +185,34 @@ export class SessionState {
 
   private assert(why: string | undefined): void {
     if (why) throw new TransitionError(why);
+  }
+}
+
+export type SessionAction = 'start' | 'end' | 'cancel' | 'send' | 'note';
+
+/**
+ * Why an action does not fit a status, or undefined when it does. Shared with the API, which
+ * answers for sessions whose workflow has already closed, in the same words.
+ */
+export function whyNot(action: SessionAction, status: SessionStatus): string | undefined {
+  switch (action) {
+    case 'start':
+      if (status === 'active') return 'Session is already active';
+      if (status !== 'scheduled') return `Session is ${status} and cannot be started`;
+      return undefined;
+    case 'end':
+      if (status === 'scheduled') return 'Session has not started; cancel it instead';
+      if (status !== 'active') return `Session is already ${status}`;
+      return undefined;
+    case 'cancel':
+      if (status === 'completed' || status === 'cancelled') return `Session is already ${status}`;
+      return undefined;
+    case 'send':
+      if (status === 'scheduled') return 'Session has not started yet';
+      if (status !== 'active') return `Session is ${status}; no more messages are accepted`;
+      return undefined;
+    case 'note':
+      if (status === 'cancelled') return 'Session is cancelled';
+      return undefined;
   }
 }

@@ -22,6 +22,7 @@ import {
 import { newId } from '../../lib/ids';
 import { visibleTo, type Actor } from '../access';
 import { fromView, type SessionViewFields } from '../../lib/store/session-view';
+import { whyNot, type SessionAction } from '../../workflows/session-state';
 import {
   COLLECTIONS,
   type ClientDoc,
@@ -281,48 +282,66 @@ export class SessionService {
 
   async start(sessionId: string, actor: Actor): Promise<Session> {
     await this.findSession(sessionId, actor);
-    return this.call(sessionId, () => this.handle(sessionId).executeUpdate(startSessionUpdate));
+    return this.call(
+      sessionId,
+      () => this.handle(sessionId).executeUpdate(startSessionUpdate),
+      'start',
+    );
   }
 
   async end(sessionId: string, actor: Actor): Promise<Session> {
     await this.findSession(sessionId, actor);
-    return this.call(sessionId, () => this.handle(sessionId).executeUpdate(endSessionUpdate));
+    return this.call(
+      sessionId,
+      () => this.handle(sessionId).executeUpdate(endSessionUpdate),
+      'end',
+    );
   }
 
   async cancel(sessionId: string, actor: Actor): Promise<Session> {
     await this.findSession(sessionId, actor);
-    return this.call(sessionId, () => this.handle(sessionId).executeUpdate(cancelSessionUpdate));
+    return this.call(
+      sessionId,
+      () => this.handle(sessionId).executeUpdate(cancelSessionUpdate),
+      'cancel',
+    );
   }
 
   async sendMessage(sessionId: string, req: SendMessageRequest, actor: Actor): Promise<Message> {
     await this.findSession(sessionId, actor);
     const messageId = newId('message');
-    return this.call(sessionId, () =>
-      this.handle(sessionId).executeUpdate(sendMessageUpdate, {
-        args: [
-          {
-            message_id: messageId,
-            content: req.content,
-            sender_type: req.sender_type,
-            // The workflow fills in the session's client or persona; a facilitator speaks as themself.
-            ...(req.sender_type === 'facilitator' ? { sender_id: actor.name } : {}),
-            ...(req.metadata ? { metadata: req.metadata } : {}),
-          },
-        ],
-        // The update id makes a retried delivery of this exact request a no-op in Temporal.
-        updateId: messageId,
-      }),
+    return this.call(
+      sessionId,
+      () =>
+        this.handle(sessionId).executeUpdate(sendMessageUpdate, {
+          args: [
+            {
+              message_id: messageId,
+              content: req.content,
+              sender_type: req.sender_type,
+              // The workflow fills in the session's client or persona; a facilitator speaks as themself.
+              ...(req.sender_type === 'facilitator' ? { sender_id: actor.name } : {}),
+              ...(req.metadata ? { metadata: req.metadata } : {}),
+            },
+          ],
+          // The update id makes a retried delivery of this exact request a no-op in Temporal.
+          updateId: messageId,
+        }),
+      'send',
     );
   }
 
   async addNote(sessionId: string, req: AddNoteRequest, actor: Actor): Promise<Note> {
     await this.findSession(sessionId, actor);
     const noteId = newId('note');
-    return this.call(sessionId, () =>
-      this.handle(sessionId).executeUpdate(addNoteUpdate, {
-        args: [{ note_id: noteId, content: req.content, author: actor.name }],
-        updateId: noteId,
-      }),
+    return this.call(
+      sessionId,
+      () =>
+        this.handle(sessionId).executeUpdate(addNoteUpdate, {
+          args: [{ note_id: noteId, content: req.content, author: actor.name }],
+          updateId: noteId,
+        }),
+      'note',
     );
   }
 
@@ -359,7 +378,11 @@ export class SessionService {
   }
 
   /** Maps Temporal's answers to the API's errors. */
-  private async call<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    sessionId: string,
+    fn: () => Promise<T>,
+    action?: SessionAction,
+  ): Promise<T> {
     try {
       return await fn();
     } catch (err) {
@@ -372,7 +395,9 @@ export class SessionService {
         // (Callers checked visibility before the command.)
         const session = await this.sessions.findOne({ _id: sessionId }, HIDDEN);
         if (!session) throw new NotFoundError(`Session ${sessionId} not found`);
-        throw new ConflictError(`Session is ${session.status}`, {
+        // In the words the workflow uses while it runs, so a caller sees one answer either way.
+        const why = (action && whyNot(action, session.status)) ?? `Session is ${session.status}`;
+        throw new ConflictError(why, {
           session_id: sessionId,
           status: session.status,
         });
