@@ -18,6 +18,12 @@ export const BENCH_DATABASE = 'bench';
 
 export const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
+/** The p-th percentile of an ascending list (nearest rank); NaN when empty. */
+export function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
 export interface BenchStack {
   stack: EphemeralStack;
   /** The environment every app child gets: the stack, the bench database, a fresh JWT secret. */

@@ -19,7 +19,7 @@ import { Client, Connection } from '@temporalio/client';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { floorProbeWorkflow, finishSignal, noopUpdate } from '../workflows/diagnostics';
 import type { LifecycleEvent } from '../lib/schemas/events';
-import { createAdmin, createClient, httpClient, log, login, startBenchStack } from './harness';
+import { createAdmin, createClient, httpClient, log, login, pct, startBenchStack } from './harness';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,10 +38,6 @@ const longLength = Number(args.long);
 const floorSamples = Number(args.floor);
 const deadlineAt = Date.now() + Number(args.deadline) * 1000;
 
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 const summary = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99) };

@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { createAdmin, httpClient, log, login, startBenchStack } from './harness';
+import { createAdmin, httpClient, log, login, pct, startBenchStack } from './harness';
 import { eventId } from '../lib/events';
 
 const { values: args } = parseArgs({
@@ -36,11 +36,6 @@ const eventCount = Number(args.events);
 const sessionCount = Number(args.sessions);
 const dispatcherCount = Number(args.dispatchers);
 const SECRET = `bench-secret-${randomBytes(8).toString('hex')}`;
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /** Accepts POSTs, verifies the spec's signature, and records when each event id first arrived. */
 function startReceiver() {

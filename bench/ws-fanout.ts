@@ -19,7 +19,7 @@ import WebSocket from 'ws';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { freePort } from '../scripts/stack/ports';
-import { createAdmin, createClient, httpClient, log, login, startBenchStack } from './harness';
+import { createAdmin, createClient, httpClient, log, login, pct, startBenchStack } from './harness';
 import { eventId } from '../lib/events';
 import type { LifecycleEvent } from '../lib/schemas/events';
 
@@ -40,10 +40,6 @@ const instanceCount = Number(args.instances);
 const rate = Number(args.rate);
 const durationS = Number(args.duration);
 
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] ?? NaN };

@@ -92,42 +92,27 @@ export class SessionState {
 
   // ---- rules (each returns why an action is not allowed, or undefined) ----
 
-  whyNotStart(): string | undefined {
-    return whyNot('start', this.status);
-  }
-
-  whyNotEnd(): string | undefined {
-    return whyNot('end', this.status);
-  }
-
-  whyNotCancel(): string | undefined {
-    return whyNot('cancel', this.status);
-  }
-
-  whyNotSend(): string | undefined {
-    return whyNot('send', this.status);
-  }
-
-  whyNotNote(): string | undefined {
-    return whyNot('note', this.status);
+  /** Why `action` does not fit the session now, or undefined when it does. */
+  whyNot(action: SessionAction): string | undefined {
+    return whyNot(action, this.status);
   }
 
   // ---- transitions ----
 
   start(now: string): void {
-    this.assert(this.whyNotStart());
+    this.assert(this.whyNot('start'));
     this.status = 'active';
     this.startedAt = now;
   }
 
   end(now: string): void {
-    this.assert(this.whyNotEnd());
+    this.assert(this.whyNot('end'));
     this.status = 'completed';
     this.endedAt = now;
   }
 
   cancel(now: string): void {
-    this.assert(this.whyNotCancel());
+    this.assert(this.whyNot('cancel'));
     this.status = 'cancelled';
     this.cancelledAt = now;
   }

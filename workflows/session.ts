@@ -182,7 +182,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     return state.toSession();
   });
 
-  setHandler(startSessionUpdate, begin, { validator: () => reject(state.whyNotStart()) });
+  setHandler(startSessionUpdate, begin, { validator: () => reject(state.whyNot('start')) });
 
   setHandler(
     endSessionUpdate,
@@ -193,7 +193,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       await saveState();
       return state.toSession();
     },
-    { validator: () => reject(state.whyNotEnd()) },
+    { validator: () => reject(state.whyNot('end')) },
   );
 
   setHandler(
@@ -204,19 +204,19 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       await saveState('session.cancelled');
       return state.toSession();
     },
-    { validator: () => reject(state.whyNotCancel()) },
+    { validator: () => reject(state.whyNot('cancel')) },
   );
 
   setHandler(sendMessageUpdate, acceptMessage, {
     validator: (msg: SendMessageInput) => {
       // A retry of an accepted message is answered, whatever the status is now.
       if (state.knows(msg.message_id)) return;
-      reject(state.whyNotSend());
+      reject(state.whyNot('send'));
     },
   });
 
   setHandler(messageSignal, async (msg) => {
-    const why = state.knows(msg.message_id) ? undefined : state.whyNotSend();
+    const why = state.knows(msg.message_id) ? undefined : state.whyNot('send');
     if (why) {
       // A signal has no caller to answer; drop it visibly rather than fail the workflow.
       log.warn('message signal ignored', { session_id: spec.session_id, reason: why });
@@ -238,7 +238,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         state.addNote(note);
         return store.recordNote({ note, session: ref });
       }),
-    { validator: (_input: AddNoteInput) => reject(state.whyNotNote()) },
+    { validator: (_input: AddNoteInput) => reject(state.whyNot('note')) },
   );
 
   // ---- persona turns ----

@@ -51,8 +51,6 @@ import {
   type SessionWorkflowOptions,
 } from '../../workflows/session';
 
-export type { Actor };
-
 export interface PersonaCatalog {
   get(
     personaId: string,

@@ -11,7 +11,7 @@
  * answers exactly as a missing one would, so ids cannot be probed. An owner without one (the
  * system, an administrator) sees them all.
  */
-import type { Db, Filter } from 'mongodb';
+import type { Db } from 'mongodb';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { newId, randomToken } from '../../lib/ids';
 import { configSchema } from '../../lib/config';
@@ -35,7 +35,7 @@ import { ForbiddenAddressError } from '../../lib/webhooks/address-guard';
 import { Deliverer, type WebhookSettings } from '../../lib/webhooks/deliver';
 import { findTask, recordAttempt } from '../../lib/webhooks/tasks';
 import { pagination } from '../pagination';
-import type { Actor } from '../access';
+import { visibleTo, type Actor } from '../access';
 
 /**
  * The caller: `owner_id` is recorded on what it creates; `restrict_to`, when set, confines it to
@@ -109,7 +109,7 @@ export class WebhookService {
 
   /** Newest first, webhook id as tie-break, so pages are stable. */
   async list(page: number, limit: number, owner: WebhookOwner): Promise<WebhookList> {
-    const query = this.scope(owner);
+    const query = visibleTo(owner);
     const [webhooks, total] = await Promise.all([
       this.webhooks
         .find(query, PUBLIC)
@@ -124,7 +124,7 @@ export class WebhookService {
 
   /** @throws NotFoundError when there is no such webhook or it belongs to another owner. */
   async get(webhookId: string, owner: WebhookOwner): Promise<Webhook> {
-    const webhook = await this.webhooks.findOne({ _id: webhookId, ...this.scope(owner) }, PUBLIC);
+    const webhook = await this.webhooks.findOne({ _id: webhookId, ...visibleTo(owner) }, PUBLIC);
     if (!webhook) throw notFound(webhookId);
     return webhook;
   }
@@ -133,7 +133,7 @@ export class WebhookService {
   async delete(webhookId: string, owner: WebhookOwner): Promise<void> {
     const { deletedCount } = await this.webhooks.deleteOne({
       _id: webhookId,
-      ...this.scope(owner),
+      ...visibleTo(owner),
     });
     if (deletedCount === 0) throw notFound(webhookId);
   }
@@ -222,10 +222,6 @@ export class WebhookService {
     };
     await this.db.collection<WebhookTaskDoc>(COLLECTIONS.webhookTasksDone).insertOne(task);
     return recordAttempt(this.db, task, 1, result);
-  }
-
-  private scope(owner: WebhookOwner): Filter<WebhookDoc> {
-    return owner.restrict_to !== undefined ? { owner_id: owner.restrict_to } : {};
   }
 }
 

@@ -287,6 +287,14 @@ interface RawRating {
 const SUBJECT_NAMES = SUBJECT_WORDS.map(([, re]) => re.source.slice(2, -2))
   .join('|')
   .replace(/\((?!\?)/g, '(?:');
+/** A rating out of 10 whose number ends the match ("my anxiety is about 6", "a solid 8"). */
+const numberAtEnd = (m: RegExpExecArray): RawRating => ({
+  start: m.index + m[0].length - m[1]!.length,
+  end: m.index + m[0].length,
+  value: Number(m[1]),
+  scale: 10,
+});
+
 const PATTERNS: { re: RegExp; read: (m: RegExpExecArray) => RawRating | undefined }[] = [
   // "a 6 or 7", "about a 6-7": the middle of the range
   {
@@ -332,12 +340,7 @@ const PATTERNS: { re: RegExp; read: (m: RegExpExecArray) => RawRating | undefine
       String.raw`\b(?:${SUBJECT_NAMES})(?:\s+levels?)?\s*(?:is|was|are|were|'s|has been|have been|feels like|felt like|sits at|is at|was at|at)\s+(?:(?:about|around|maybe|like|probably|roughly|only|still|now|at|sitting at|a|an)\s+){0,3}${N}\b(?![:\d%])`,
       'g',
     ),
-    read: (m) => ({
-      start: m.index + m[0].length - m[1]!.length,
-      end: m.index + m[0].length,
-      value: Number(m[1]),
-      scale: 10,
-    }),
+    read: numberAtEnd,
   },
   // "I'd rate it 4", "I'd say 7", "I'd give it 6"
   {
@@ -345,12 +348,7 @@ const PATTERNS: { re: RegExp; read: (m: RegExpExecArray) => RawRating | undefine
       String.raw`\b(?:rate|rated|rating|say|give|gave|put|score|scored)\s+(?:(?:it|that|this|myself|me|my \w+|at|as|about|around|maybe|a|an)\s+){0,3}${N}\b(?![:\d%])`,
       'g',
     ),
-    read: (m) => ({
-      start: m.index + m[0].length - m[1]!.length,
-      end: m.index + m[0].length,
-      value: Number(m[1]),
-      scale: 10,
-    }),
+    read: numberAtEnd,
   },
   // "about a 7", "it's an 8"
   {
@@ -358,12 +356,7 @@ const PATTERNS: { re: RegExp; read: (m: RegExpExecArray) => RawRating | undefine
       String.raw`\ban?\s+(?:(?:solid|strong|firm|good|high|low|clear|definite)\s+)?${N}\b(?![:\d%])`,
       'g',
     ),
-    read: (m) => ({
-      start: m.index + m[0].length - m[1]!.length,
-      end: m.index + m[0].length,
-      value: Number(m[1]),
-      scale: 10,
-    }),
+    read: numberAtEnd,
   },
 ];
 // "on a scale of 1 to 10 it's an 8", "out of 10, I'd say a 7"
