@@ -11,6 +11,8 @@ import { publishTyping } from '../lib/events';
 import type { Insight, Message } from '../lib/schemas/session';
 import type { Persona } from '../personas/schema';
 import type { PersonaEngine, PersonaReply, ReplyContext } from '../personas/engine/types';
+import { crisisReply, type CrisisSettings } from '../personas/safety/crisis';
+import type { BatchRisk } from '../workflows/session-state';
 import { announceMessage, readTranscript, storeMessageOnce, type SessionRef } from './transcript';
 
 /** Personas by id and, for custom ones, version (the one the session started with). */
@@ -23,6 +25,8 @@ export interface PersonaActivityDeps {
   bus: Bus;
   personas: PersonaLookup;
   engine: PersonaEngine;
+  /** Crisis lines and emergency wording for the reply to a message the risk screen flagged. */
+  safety: CrisisSettings;
 }
 
 /** What the engine needs, with the persona named by id (the activity looks it up). */
@@ -38,6 +42,8 @@ export interface RespondRequest extends ReplyRequest {
   seq: number;
   timestamp: string;
   in_reply_to: string[];
+  /** The risk screen's verdict on the messages answered, when any carried a risk. */
+  risk?: BatchRisk;
 }
 
 export interface AnalysisResult {
@@ -45,7 +51,13 @@ export interface AnalysisResult {
   insights: Insight[];
 }
 
-export function createPersonaActivities({ store, bus, personas, engine }: PersonaActivityDeps) {
+export function createPersonaActivities({
+  store,
+  bus,
+  personas,
+  engine,
+  safety,
+}: PersonaActivityDeps) {
   const persona = async (id: string, version?: number): Promise<Persona> => {
     const found = await personas.get(id, version);
     if (!found) {
@@ -81,6 +93,21 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
     return { content: reply.content, metadata: { ...reply.metadata, engine: engine.name } };
   };
 
+  /** At crisis level the persona steps out of role; no engine (and no LLM) writes these words. */
+  const crisisTurn = async (req: ReplyRequest, risk: BatchRisk): Promise<PersonaReply> => {
+    const content = crisisReply(
+      {
+        persona: await persona(req.persona_id, req.persona_version),
+        categories: risk.categories,
+        critical: risk.level === 'critical',
+        session_id: req.session_id,
+        turn: req.persona_turn,
+      },
+      safety,
+    );
+    return { content, metadata: { move: 'safety', engine: 'safety' } };
+  };
+
   return {
     /**
      * Writes the persona's next message: typing on, generate, store once, publish, typing off.
@@ -88,10 +115,13 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
      * after the write returns the stored message, never a second one.
      */
     async respond(req: RespondRequest): Promise<Message> {
-      const { session, message_id, seq, timestamp, in_reply_to, ...replyRequest } = req;
+      const { session, message_id, seq, timestamp, in_reply_to, risk, ...replyRequest } = req;
       typing(session, true);
       try {
-        const reply = await generate(replyRequest);
+        const flagged = risk && { level: risk.level, categories: risk.categories };
+        const reply = risk?.crisis
+          ? await crisisTurn(replyRequest, risk)
+          : await generate({ ...replyRequest, ...(flagged ? { risk: flagged } : {}) });
         const stored = await storeMessageOnce(store, {
           id: message_id,
           session_id: session.session_id,
@@ -103,6 +133,16 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
             ...reply.metadata,
             kind: req.kind,
             ...(in_reply_to.length ? { in_reply_to } : {}),
+            ...(risk
+              ? {
+                  risk: {
+                    level: risk.level,
+                    categories: risk.categories,
+                    message_id: risk.message_id,
+                    ...(risk.alert_id ? { alert_id: risk.alert_id } : {}),
+                  },
+                }
+              : {}),
           },
           seq,
         });

@@ -12,9 +12,34 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ALERT_SEVERITIES, RISK_CATEGORIES, type RiskCategory } from './schemas/safety';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const alertSeverity = z.enum(ALERT_SEVERITIES);
+
+/** Defaults for English-speaking regions; deployments elsewhere set their own. */
+const DEFAULT_CRISIS_RESOURCES = [
+  {
+    name: '988 Suicide & Crisis Lifeline',
+    contact: 'call or text 988',
+    region: 'US',
+    for: ['suicide', 'self_harm', 'harm_to_others'] as RiskCategory[],
+  },
+  { name: 'Samaritans', contact: 'call 116 123', region: 'UK and Ireland' },
+  {
+    name: 'National Domestic Violence Hotline',
+    contact: 'call 1-800-799-7233 or text START to 88788',
+    region: 'US',
+    for: ['abuse'] as RiskCategory[],
+  },
+  {
+    name: 'National Domestic Abuse Helpline',
+    contact: 'call 0808 2000 247',
+    region: 'UK',
+    for: ['abuse'] as RiskCategory[],
+  },
+];
 
 export const configSchema = z.object({
   server: z
@@ -386,6 +411,43 @@ export const configSchema = z.object({
         .min(1)
         .default('SmartSteps-Webhooks/1.0')
         .describe('User-Agent header of deliveries.'),
+    })
+    .prefault({}),
+  safety: z
+    .object({
+      alert_level: alertSeverity
+        .default('medium')
+        .describe(
+          'A client message whose risk screen (self-harm, suicide, harm to others, abuse) reaches this level raises `alert.raised` for the facilitator.',
+        ),
+      crisis_response_level: alertSeverity
+        .default('high')
+        .describe(
+          'At this level the persona does not answer in role: it gives a supportive reply with the crisis resources below, whatever engine or LLM is configured.',
+        ),
+      crisis_resources: z
+        .array(
+          z.object({
+            name: z.string().min(1),
+            contact: z.string().min(1).describe('What to do, e.g. `call or text 988`.'),
+            region: z.string().min(1).optional(),
+            for: z
+              .array(z.enum(RISK_CATEGORIES))
+              .min(1)
+              .optional()
+              .describe('The risks it serves; every risk when absent.'),
+          }),
+        )
+        .min(1)
+        .default(DEFAULT_CRISIS_RESOURCES)
+        .describe(
+          'Crisis lines the safe reply names (set them for your region in the config file). Emergency services are always mentioned.',
+        ),
+      emergency_number: z
+        .string()
+        .min(1)
+        .default('your local emergency number (911 in the US, 999 in the UK, 112 in the EU)')
+        .describe('How the safe reply names emergency services.'),
     })
     .prefault({}),
   logging: z

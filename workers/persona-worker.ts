@@ -31,7 +31,7 @@ export function start(
         // Custom personas (added through the API) are read from the store, by session version.
         const personas = new PersonaCatalog(files, store.db);
         return {
-          ...createPersonaActivities({ store, bus, personas, engine }),
+          ...createPersonaActivities({ store, bus, personas, engine, safety: config.safety }),
           ...createAnalysisActivities({ store, personas, engine }),
         };
       },

@@ -30,7 +30,7 @@ export function start(
       },
       activities: async (deps) => {
         await ensureIndexes(deps.store.db);
-        return createSessionActivities(deps);
+        return createSessionActivities({ ...deps, safety: config.safety });
       },
     },
     config,

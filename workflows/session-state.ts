@@ -6,6 +6,8 @@
  */
 import type { Message, Session, SessionSpec, SessionStatus, Note } from '../lib/schemas/session';
 import type { SenderType, Turn } from '../personas/engine/types';
+import type { ScreenResult } from '../activities/safety';
+import { higher } from '../lib/schemas/safety';
 
 /** Turns kept for the persona's context; older ones are only in MongoDB. */
 export const RECENT_TURNS = 12;
@@ -15,6 +17,28 @@ const REMEMBERED_IDS = 200;
 export interface PendingMessage {
   id: string;
   content: string;
+  /** The risk screen's verdict (absent for messages accepted before the screen existed). */
+  risk?: ScreenResult;
+}
+
+/** What the persona must know of a batch's risk: its worst message, and whether to answer with care. */
+export interface BatchRisk extends ScreenResult {
+  message_id: string;
+}
+
+/** The most severe screen result of a batch, or undefined when none of it carries a risk. */
+export function batchRisk(batch: readonly PendingMessage[]): BatchRisk | undefined {
+  let worst: BatchRisk | undefined;
+  for (const m of batch) {
+    if (!m.risk || m.risk.level === 'none') continue;
+    if (!worst || higher(m.risk.level, worst.level) !== worst.level)
+      worst = { ...m.risk, message_id: m.id };
+  }
+  if (!worst) return undefined;
+  // Any crisis in the batch makes the reply a crisis reply, naming every risk it heard.
+  const crisis = batch.some((m) => m.risk?.crisis);
+  const categories = [...new Set(batch.flatMap((m) => m.risk?.categories ?? []))];
+  return { ...worst, crisis, categories };
 }
 
 /** Everything carried across continue-as-new. */
@@ -126,8 +150,8 @@ export class SessionState {
   }
 
   /** Queues a stored client message for the persona's next reply. */
-  awaitReply(message: Message): void {
-    this.pending.push({ id: message.id, content: message.content });
+  awaitReply(message: Message, risk?: ScreenResult): void {
+    this.pending.push({ id: message.id, content: message.content, ...(risk ? { risk } : {}) });
   }
 
   knows(messageId: string): boolean {

@@ -13,6 +13,7 @@ import {
   defineSignal,
   defineUpdate,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -23,10 +24,16 @@ import {
 } from '@temporalio/workflow';
 import type { SessionStoreActivities } from '../activities/session-store';
 import type { PersonaActivities } from '../activities/persona';
+import type { SafetyActivities } from '../activities/safety';
 import type { Message, Note, Session, SessionSpec } from '../lib/schemas/session';
 import type { SessionEventName } from '../lib/schemas/events';
 import type { ReplyKind, SenderType } from '../personas/engine/types';
-import { SessionState, type SessionStateSnapshot } from './session-state';
+import {
+  batchRisk,
+  SessionState,
+  type BatchRisk,
+  type SessionStateSnapshot,
+} from './session-state';
 import { Sequencer } from './sequencer';
 import { SESSION_SEARCH_ATTRIBUTES as SA } from './search-attributes';
 
@@ -81,12 +88,15 @@ export const FAILURE = { invalidTransition: 'InvalidTransition' } as const;
 
 // ---- activities ----
 
-const store = proxyLocalActivities<SessionStoreActivities>({
+const store = proxyLocalActivities<SessionStoreActivities & SafetyActivities>({
   // Short bookkeeping against MongoDB and NATS: local activities save a server round trip each.
   // No attempt limit: while a store is down the write waits for it, so nothing accepted is dropped.
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 ms', backoffCoefficient: 2, maximumInterval: '10 seconds' },
 });
+
+/** Histories from before the risk screen replay without it. */
+const RISK_SCREEN_PATCH = 'risk-screen-before-reply';
 
 const personaActivities = (taskQueue: string) =>
   proxyActivities<PersonaActivities>({
@@ -157,8 +167,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       };
       const seq = state.accept(message);
       const stored = await store.recordMessage({ message: { ...message, seq }, session: ref });
-      // Only a stored message is answered: a reply never precedes what it replies to.
-      if (message.sender_type === 'client') state.awaitReply(message);
+      // Only a stored message is answered: a reply never precedes what it replies to. The screen
+      // runs in the same write, so its alert is on the stream before anything that follows.
+      if (message.sender_type === 'client') {
+        const risk = patched(RISK_SCREEN_PATCH)
+          ? await store.screenMessage({
+              session: ref,
+              message: { id: message.id, content: message.content },
+            })
+          : undefined;
+        state.awaitReply(message, risk);
+      }
       return stored;
     });
   };
@@ -248,7 +267,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
    * trip fewer per turn). It runs in the write sequence: a message sent meanwhile takes its place
    * after the reply, so the transcript and the live events keep one order.
    */
-  const personaTurn = async (kind: ReplyKind, inReplyTo: string[] = []): Promise<void> => {
+  const personaTurn = async (
+    kind: ReplyKind,
+    inReplyTo: string[] = [],
+    risk?: BatchRisk,
+  ): Promise<void> => {
     personaBusy = true;
     try {
       await writes.run(async () => {
@@ -268,6 +291,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
           seq,
           timestamp: now(),
           in_reply_to: inReplyTo,
+          ...(risk ? { risk } : {}),
         });
         state.remember(reply.id);
         state.accept(reply);
@@ -348,6 +372,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       await personaTurn(
         'response',
         batch.map((m) => m.id),
+        batchRisk(batch),
       );
       continue;
     }

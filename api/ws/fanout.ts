@@ -90,6 +90,12 @@ export function eventFrame(evt: LifecycleEvent, seq: number): ServerFrame | unde
         id: evt.event_id,
         data: { ...evt.data, event: evt.event, seq },
       };
+    case 'alert.raised':
+      return {
+        type: 'alert',
+        id: evt.event_id,
+        data: { session_id: evt.data.session_id, alert: evt.data.alert, seq },
+      };
     default:
       return undefined;
   }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isoDateTime } from './common';
+import { ALERT_SEVERITIES, RISK_CATEGORIES } from './safety';
 import {
   insightSchema,
   messageSchema,
@@ -50,7 +51,11 @@ export const lifecycleEventSchema = z.discriminatedUnion('event', [
       alert: z.object({
         alert_id: z.string(),
         type: z.string().describe('What was noticed, e.g. `risk_language`.'),
-        severity: z.enum(['low', 'medium', 'high', 'critical']),
+        severity: z.enum(ALERT_SEVERITIES),
+        categories: z
+          .array(z.enum(RISK_CATEGORIES))
+          .optional()
+          .describe('For risk alerts: what the words suggest, most severe first.'),
         message: z.string(),
         message_id: z.string().optional().describe('The message that raised it, if any.'),
         raised_at: isoDateTime,

@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { metadataSchema } from './common';
 import { MAX_MESSAGE_CHARS, senderTypeSchema, type Message, type SessionStatus } from './session';
+import type { LifecycleEvent } from './events';
+
+type AlertRaised = Extract<LifecycleEvent, { event: 'alert.raised' }>;
 
 const frameId = z.string().min(1).max(128).optional();
 const sessionId = z.string().min(1).max(64);
@@ -92,6 +95,12 @@ export type ServerFrame =
       type: 'new_message';
       id: string;
       data: { session_id: string; message: Message; seq: number };
+    }
+  | {
+      type: 'alert';
+      id: string;
+      /** For the facilitator: a risk the screen found in a client message (`alert.raised`). */
+      data: { session_id: string; alert: AlertRaised['data']['alert']; seq: number };
     }
   | {
       type: 'typing_indicator';

@@ -4,6 +4,7 @@
  * needs (the workflow keeps only the last few turns), so engines hold no per-session state.
  */
 import type { Persona } from '../schema';
+import type { RiskCategory, RiskLevel } from '../../lib/schemas/safety';
 import type { ProgressInput } from './progress';
 import type { ProgressReportResponse as ProgressReport } from '../../lib/schemas/analysis';
 
@@ -30,6 +31,11 @@ export interface ReplyContext {
   wrap_up: boolean;
   /** Minutes left before the session ends by itself, when it has a duration. */
   minutes_left?: number;
+  /**
+   * The risk screen's verdict on the messages being answered, when one carried a risk below the
+   * crisis level (at crisis level the runtime answers itself and no engine is asked).
+   */
+  risk?: { level: RiskLevel; categories: RiskCategory[] };
 }
 
 export interface PersonaReply {
