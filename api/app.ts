@@ -23,6 +23,7 @@ import { apiRoutes } from './routes';
 import { docsRoutes } from './routes/docs';
 import { mountRoutes, type AnyRoute } from './routing/route';
 import type { Principal } from '../lib/auth/roles';
+import type { Limits } from './limits';
 
 export interface AppDeps {
   config: Config;
@@ -30,6 +31,7 @@ export interface AppDeps {
   connections: Connections;
   personas: PersonaRegistry;
   auth: AuthService;
+  limits: Limits;
 }
 
 /** Builds the Koa application; no listening, so tests and the server share one construction. */
@@ -42,10 +44,11 @@ export interface App {
   drained(timeoutMs: number): Promise<void>;
 }
 
-export function createApp({ config, log, connections, personas, auth }: AppDeps): App {
+export function createApp({ config, log, connections, personas, auth, limits }: AppDeps): App {
   const app = new Koa();
   const requests = inFlight();
-  app.proxy = true;
+  // Only behind a proxy that sets X-Forwarded-For may it name the client (limits count by address).
+  app.proxy = config.server.trust_proxy;
   // Koa's default handler prints stacks to stderr; the error middleware already logs once.
   app.silent = true;
 
@@ -56,6 +59,8 @@ export function createApp({ config, log, connections, personas, auth }: AppDeps)
   app.use(compress({ threshold: config.server.compression_threshold_bytes }));
   app.use(accessLog(log));
   app.use(errorEnvelope(log));
+  // Before the body is read: a refused request costs as little as possible.
+  app.use(limits.limiter.middleware());
   app.use(jsonBody(config.server.body_limit_kb * 1024));
 
   const { client } = connections.temporal;
@@ -67,6 +72,7 @@ export function createApp({ config, log, connections, personas, auth }: AppDeps)
   const routes = apiRoutes({
     probes: connections.probes,
     auth,
+    loginGuard: limits.guard,
     sessions,
     series: new SeriesService(client, db, config, catalog, sessions),
     clients,
@@ -76,6 +82,7 @@ export function createApp({ config, log, connections, personas, auth }: AppDeps)
   });
   const api = mountRoutes(routes, {
     authenticate: (ctx) => authenticate(auth, ctx.get('Authorization')),
+    authenticated: (ctx, principal) => limits.limiter.forPrincipal(ctx, principal),
     // Keys are scoped per caller, so two callers can never replay each other's answers.
     idempotency: idempotency(connections.store.db, (ctx) => {
       const p = ctx.state.principal as Principal;

@@ -9,6 +9,7 @@ import { loadConfigOrExit, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
 import { connectAll, type Connections } from '../lib/connections';
 import { createApp } from './app';
+import { createLimits, type Limits } from './limits';
 import { onShutdownSignal } from '../lib/process';
 import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
 import { requireJwtSecret } from '../lib/config';
@@ -19,6 +20,8 @@ export interface ApiServer {
   url: string;
   port: number;
   connections: Connections;
+  /** Request limits and the login guard (their cluster-wide counters). */
+  limits: Limits;
   stop(): Promise<void>;
 }
 
@@ -42,7 +45,16 @@ export async function start(
     await connections.close();
     throw err;
   }
-  const app = createApp({ config, log, connections, personas, auth });
+  const limits = createLimits(config, connections.bus);
+  try {
+    await limits.start();
+  } catch (err) {
+    limits.stop();
+    await auth.stop();
+    await connections.close();
+    throw err;
+  }
+  const app = createApp({ config, log, connections, personas, auth, limits });
   const server = http.createServer(app.koa.callback());
   server.keepAliveTimeout = 5_000;
   const ws = createWsGateway({
@@ -62,6 +74,7 @@ export async function start(
     });
   } catch (err) {
     await ws.close();
+    limits.stop();
     await auth.stop();
     await connections.close();
     throw err;
@@ -83,12 +96,13 @@ export async function start(
       );
       await closed;
       clearTimeout(grace);
+      limits.stop();
       await auth.stop();
       await connections.close();
       log.info('api stopped');
     })());
 
-  return { url, port, connections, stop };
+  return { url, port, connections, limits, stop };
 }
 
 if (require.main === module) {

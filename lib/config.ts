@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ALERT_SEVERITIES, RISK_CATEGORIES, type RiskCategory } from './schemas/safety';
+import { rateSchema } from './rate-limit/rate';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -56,6 +57,12 @@ export const configSchema = z.object({
         .boolean()
         .default(false)
         .describe('Development mode (`smart-steps server --debug`).'),
+      trust_proxy: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Take the client address from `X-Forwarded-For` (only behind a proxy that sets it); otherwise anyone could pick the address their limits are counted under.',
+        ),
       body_limit_kb: z.coerce
         .number()
         .int()
@@ -253,6 +260,89 @@ export const configSchema = z.object({
         .describe(
           "Headers added to every API response (the spec's security headers); replaces the defaults when set.",
         ),
+      rate_limiting: z
+        .object({
+          enabled: z.boolean().default(true).describe('Turns every limit below on or off.'),
+          global: rateSchema
+            .prefault('6000/minute')
+            .describe('All requests to the API, across every instance.'),
+          per_ip: rateSchema
+            .prefault('1200/minute')
+            .describe('Requests from one client address (before authentication).'),
+          per_role: z
+            .object({
+              admin: rateSchema.prefault('1200/minute'),
+              facilitator: rateSchema.prefault('600/minute'),
+              viewer: rateSchema.prefault('300/minute'),
+            })
+            .prefault({})
+            .describe('Requests of one signed-in user, by role.'),
+          per_api_key: rateSchema
+            .prefault('1000/minute')
+            .describe('Requests made with one API key (the spec\'s `rate: "1000/minute"`).'),
+          endpoints: z
+            .record(
+              z
+                .string()
+                .regex(
+                  /^(GET|POST|PUT|PATCH|DELETE) \/\S*$/,
+                  'must be "<METHOD> <path>", e.g. "POST /api/v1/auth/login"',
+                ),
+              rateSchema,
+            )
+            .prefault({
+              'POST /api/v1/auth/login': '10/minute',
+              'POST /api/v1/auth/refresh': '60/minute',
+            })
+            .describe('Stricter limits for single endpoints, counted per client address.'),
+          allow_ips: z
+            .array(z.string().min(1))
+            .default([])
+            .describe(
+              'Client addresses (exact, or IPv4 CIDR like `10.0.0.0/8`) that no limit applies to.',
+            ),
+          sync_interval_ms: z.coerce
+            .number()
+            .int()
+            .min(10)
+            .max(10_000)
+            .default(250)
+            .describe(
+              'How often API instances share their counts over NATS; the most a cluster can overshoot a limit is what peers admit in one interval.',
+            ),
+          login: z
+            .object({
+              max_failures_per_account: z.coerce
+                .number()
+                .int()
+                .min(1)
+                .default(5)
+                .describe(
+                  'Failed logins for one username within `window_minutes` before it is locked.',
+                ),
+              max_failures_per_ip: z.coerce
+                .number()
+                .int()
+                .min(1)
+                .default(20)
+                .describe(
+                  'Failed logins from one address within `window_minutes` before it is throttled.',
+                ),
+              window_minutes: z.coerce
+                .number()
+                .int()
+                .min(1)
+                .default(15)
+                .describe('The period failed logins are counted over.'),
+              lockout_minutes: z.coerce
+                .number()
+                .min(1)
+                .default(15)
+                .describe('How long a username stays locked after too many failures.'),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
     })
     .prefault({}),
   performance: z

@@ -96,7 +96,16 @@ function valueAt(root: Record<string, unknown>, keyPath: string[]): unknown {
   );
 }
 
-function formatDefault(value: unknown): string {
+/** Parsed values that are shown as the text they were written as (rates: `"10/minute"`). */
+const asWritten = (value: unknown): unknown =>
+  value && typeof value === 'object' && 'text' in value && 'window_ms' in value
+    ? value.text
+    : value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asWritten(v)]))
+      : value;
+
+function formatDefault(parsed: unknown): string {
+  const value = asWritten(parsed);
   if (value === undefined) return '';
   const text =
     typeof value === 'string'

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { BadRequestError } from '../../lib/errors';
+import { AuthenticationError, BadRequestError } from '../../lib/errors';
 import { RoleSchema, ScopeSchema } from '../../lib/auth/roles';
 import { isoDateTime, toIsoUtc } from '../../lib/schemas/common';
 import type { AuthService } from '../../lib/auth/sessions';
 import { route, type AnyRoute } from '../routing/route';
+import type { LoginGuard } from '../limits';
 
 const loginRequestSchema = z.object({
   username: z.string().trim().min(1).max(254).describe('Username or e-mail address'),
@@ -45,7 +46,7 @@ const tokenView = (t: Tokens) => ({
   user: t.user,
 });
 
-export function authRoutes(auth: AuthService): AnyRoute[] {
+export function authRoutes(auth: AuthService, guard: LoginGuard): AnyRoute[] {
   const tag = 'Authentication';
   return [
     route({
@@ -56,11 +57,19 @@ export function authRoutes(auth: AuthService): AnyRoute[] {
       tag,
       auth: 'public',
       body: loginRequestSchema,
-      errors: [401],
+      errors: [401, 429],
       responses: { 200: { description: 'Tokens', schema: tokenResponseSchema } },
       handler: async (ctx, { body }) => {
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = tokenView(await auth.login(body.username, body.password));
+        await guard.check(body.username, ctx.ip);
+        let tokens: Tokens;
+        try {
+          tokens = await auth.login(body.username, body.password);
+        } catch (err) {
+          if (err instanceof AuthenticationError) await guard.failed(body.username, ctx.ip);
+          throw err;
+        }
+        ctx.body = tokenView(tokens);
       },
     }),
     route({

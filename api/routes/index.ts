@@ -16,6 +16,7 @@ import type { AnalysisService } from '../analysis/service';
 import type { WebhookService } from '../webhooks/service';
 import { healthRoutes } from './health';
 import { authRoutes } from './auth';
+import type { LoginGuard } from '../limits';
 import { sessionRoutes } from './sessions';
 import { seriesRoutes } from './series';
 import { clientRoutes } from './clients';
@@ -26,6 +27,8 @@ import { webhookRoutes } from './webhooks';
 export interface RouteServices {
   probes: Record<string, Probe>;
   auth: AuthService;
+  /** Throttles login brute force per username and per address. */
+  loginGuard: LoginGuard;
   sessions: SessionService;
   series: SeriesService;
   clients: ClientService;
@@ -39,7 +42,7 @@ export const OPENAPI_PATH = '/api/v1/openapi.json';
 export function apiRoutes(services: RouteServices): AnyRoute[] {
   const routes = [
     ...healthRoutes(services.probes, VERSION),
-    ...authRoutes(services.auth),
+    ...authRoutes(services.auth, services.loginGuard),
     ...sessionRoutes(services.sessions),
     ...seriesRoutes(services.series),
     ...clientRoutes(services.clients),
@@ -78,6 +81,7 @@ export function describeApi(): Record<string, unknown> {
   const routes = apiRoutes({
     probes: {},
     auth: unused as AuthService,
+    loginGuard: unused as LoginGuard,
     sessions: unused as SessionService,
     series: unused as SeriesService,
     clients: unused as ClientService,

@@ -79,6 +79,8 @@ export interface MountHooks {
   authenticate(ctx: RouterContext): Promise<Principal>;
   /** Wraps POST handlers so a retried request with the same Idempotency-Key replays its answer. */
   idempotency: Middleware;
+  /** Runs once the caller is known (its own request limit). */
+  authenticated?(ctx: RouterContext, principal: Principal): void;
 }
 
 export const koaPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
@@ -90,6 +92,7 @@ export function mountRoutes(routes: AnyRoute[], hooks: MountHooks): Router {
       let principal: Principal | undefined;
       if (def.auth !== 'public') {
         principal = await hooks.authenticate(ctx);
+        hooks.authenticated?.(ctx, principal);
         if (def.auth !== 'authenticated' && !principal.scopes.includes(def.auth)) {
           throw new PermissionDeniedError(`This action needs the '${def.auth}' permission`, {
             required_scope: def.auth,

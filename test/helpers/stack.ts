@@ -23,6 +23,9 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       'server.port': 0,
       'logging.level': 'silent',
       'auth.jwt_secret': TEST_JWT_SECRET,
+      // Every test file's API shares one address and one NATS, so the cluster-wide limits would
+      // count the whole suite as one client; the limit tests turn them back on, on their own NATS.
+      'security.rate_limiting.enabled': false,
       ...overrides,
     },
   });
