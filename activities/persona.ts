@@ -7,10 +7,15 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Store } from '../lib/mongo';
 import { COLLECTIONS, type SessionDoc } from '../lib/store/collections';
 import type { Bus } from '../lib/bus';
-import { publishTyping } from '../lib/events';
+import { eventId, publishDelta, publishEvent, publishTyping } from '../lib/events';
 import type { Insight, Message } from '../lib/schemas/session';
 import type { Persona } from '../personas/schema';
-import type { PersonaEngine, PersonaReply, ReplyContext } from '../personas/engine/types';
+import type {
+  PersonaEngine,
+  PersonaReply,
+  ReplyContext,
+  ReplyOptions,
+} from '../personas/engine/types';
 import { announceMessage, readTranscript, storeMessageOnce, type SessionRef } from './transcript';
 
 /** Personas by id and, for custom ones, version (the one the session started with). */
@@ -67,23 +72,57 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
       timestamp: new Date().toISOString(),
     });
 
-  const generate = async (req: ReplyRequest): Promise<PersonaReply> => {
+  const generate = async (req: ReplyRequest, opts: ReplyOptions = {}): Promise<PersonaReply> => {
     const started = performance.now();
     const { persona_id, persona_version, ...context } = req;
-    const reply = await engine.reply({
-      ...context,
-      persona: await persona(persona_id, persona_version),
-    });
+    const reply = await engine.reply(
+      { ...context, persona: await persona(persona_id, persona_version) },
+      opts,
+    );
     Context.current().log.debug('persona reply', {
       engine: engine.name,
       ms: Math.round(performance.now() - started),
     });
-    return { content: reply.content, metadata: { ...reply.metadata, engine: engine.name } };
+    // An engine that routes to others (the LLM one) names the engine that actually answered.
+    return { ...reply, metadata: { engine: engine.name, ...reply.metadata } };
   };
+
+  /** Deltas go out before the message is stored, so a socket sees them before `new_message`. */
+  const streamTo = (session: SessionRef, messageId: string): ReplyOptions => {
+    const activity = Context.current();
+    const { attempt } = activity.info;
+    let index = 0;
+    return {
+      signal: activity.cancellationSignal,
+      onDelta: (delta) =>
+        publishDelta(bus, {
+          session_id: session.session_id,
+          message_id: messageId,
+          attempt,
+          index: index++,
+          delta,
+          timestamp: new Date().toISOString(),
+        }),
+    };
+  };
+
+  // Before message.created, under a deterministic id: a retried activity publishes it once.
+  const announceFallback = (
+    session: SessionRef,
+    messageId: string,
+    fallback: NonNullable<PersonaReply['fallback']>,
+  ) =>
+    publishEvent(bus, 'session', session.session_id, {
+      event_id: eventId(session.session_id, 'persona.fallback', messageId),
+      event: 'persona.fallback',
+      timestamp: new Date().toISOString(),
+      data: { ...session, message_id: messageId, ...fallback },
+    });
 
   return {
     /**
-     * Writes the persona's next message: typing on, generate, store once, publish, typing off.
+     * Writes the persona's next message: typing on, generate (streaming deltas when the engine
+     * streams), store once, publish, typing off.
      * Publishing from here saves the session workflow a round trip on every turn; a retry
      * after the write returns the stored message, never a second one.
      */
@@ -91,7 +130,8 @@ export function createPersonaActivities({ store, bus, personas, engine }: Person
       const { session, message_id, seq, timestamp, in_reply_to, ...replyRequest } = req;
       typing(session, true);
       try {
-        const reply = await generate(replyRequest);
+        const reply = await generate(replyRequest, streamTo(session, message_id));
+        if (reply.fallback) await announceFallback(session, message_id, reply.fallback);
         const stored = await storeMessageOnce(store, {
           id: message_id,
           session_id: session.session_id,

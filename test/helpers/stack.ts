@@ -23,6 +23,8 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       'server.port': 0,
       'logging.level': 'silent',
       'auth.jwt_secret': TEST_JWT_SECRET,
+      // Many workers run at once in tests; a test that reads metrics picks a port of its own.
+      'metrics.port': 0,
       ...overrides,
     },
   });
