@@ -7,10 +7,15 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Store } from '../lib/mongo';
 import { COLLECTIONS, type SessionDoc } from '../lib/store/collections';
 import type { Bus } from '../lib/bus';
-import { publishTyping } from '../lib/events';
+import { eventId, publishDelta, publishEvent, publishTyping } from '../lib/events';
 import type { Insight, Message } from '../lib/schemas/session';
 import type { Persona } from '../personas/schema';
-import type { PersonaEngine, PersonaReply, ReplyContext } from '../personas/engine/types';
+import type {
+  PersonaEngine,
+  PersonaReply,
+  ReplyContext,
+  ReplyOptions,
+} from '../personas/engine/types';
 import { crisisReply, type CrisisSettings } from '../personas/safety/crisis';
 import type { BatchRisk } from '../workflows/session-state';
 import { announceMessage, readTranscript, storeMessageOnce, type SessionRef } from './transcript';
@@ -79,18 +84,19 @@ export function createPersonaActivities({
       timestamp: new Date().toISOString(),
     });
 
-  const generate = async (req: ReplyRequest): Promise<PersonaReply> => {
+  const generate = async (req: ReplyRequest, opts: ReplyOptions = {}): Promise<PersonaReply> => {
     const started = performance.now();
     const { persona_id, persona_version, ...context } = req;
-    const reply = await engine.reply({
-      ...context,
-      persona: await persona(persona_id, persona_version),
-    });
+    const reply = await engine.reply(
+      { ...context, persona: await persona(persona_id, persona_version) },
+      opts,
+    );
     Context.current().log.debug('persona reply', {
       engine: engine.name,
       ms: Math.round(performance.now() - started),
     });
-    return { content: reply.content, metadata: { ...reply.metadata, engine: engine.name } };
+    // An engine that routes to others (the LLM one) names the engine that actually answered.
+    return { ...reply, metadata: { engine: engine.name, ...reply.metadata } };
   };
 
   /** At crisis level the persona steps out of role; no engine (and no LLM) writes these words. */
@@ -108,9 +114,42 @@ export function createPersonaActivities({
     return { content, metadata: { move: 'safety', engine: 'safety' } };
   };
 
+  /** Deltas go out before the message is stored, so a socket sees them before `new_message`. */
+  const streamTo = (session: SessionRef, messageId: string): ReplyOptions => {
+    const activity = Context.current();
+    const { attempt } = activity.info;
+    let index = 0;
+    return {
+      signal: activity.cancellationSignal,
+      onDelta: (delta) =>
+        publishDelta(bus, {
+          session_id: session.session_id,
+          message_id: messageId,
+          attempt,
+          index: index++,
+          delta,
+          timestamp: new Date().toISOString(),
+        }),
+    };
+  };
+
+  // Before message.created, under a deterministic id: a retried activity publishes it once.
+  const announceFallback = (
+    session: SessionRef,
+    messageId: string,
+    fallback: NonNullable<PersonaReply['fallback']>,
+  ) =>
+    publishEvent(bus, 'session', session.session_id, {
+      event_id: eventId(session.session_id, 'persona.fallback', messageId),
+      event: 'persona.fallback',
+      timestamp: new Date().toISOString(),
+      data: { ...session, message_id: messageId, ...fallback },
+    });
+
   return {
     /**
-     * Writes the persona's next message: typing on, generate, store once, publish, typing off.
+     * Writes the persona's next message: typing on, generate (streaming deltas when the engine
+     * streams), store once, publish, typing off.
      * Publishing from here saves the session workflow a round trip on every turn; a retry
      * after the write returns the stored message, never a second one.
      */
@@ -121,7 +160,11 @@ export function createPersonaActivities({
         const flagged = risk && { level: risk.level, categories: risk.categories };
         const reply = risk?.crisis
           ? await crisisTurn(replyRequest, risk)
-          : await generate({ ...replyRequest, ...(flagged ? { risk: flagged } : {}) });
+          : await generate(
+              { ...replyRequest, ...(flagged ? { risk: flagged } : {}) },
+              streamTo(session, message_id),
+            );
+        if (reply.fallback) await announceFallback(session, message_id, reply.fallback);
         const stored = await storeMessageOnce(store, {
           id: message_id,
           session_id: session.session_id,

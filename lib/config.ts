@@ -42,6 +42,42 @@ const DEFAULT_CRISIS_RESOURCES = [
   },
 ];
 
+export const LLM_PROVIDERS = ['local', 'openai', 'anthropic'] as const;
+const llmProvider = z.enum(LLM_PROVIDERS);
+export type LlmProviderName = z.infer<typeof llmProvider>;
+
+/** One remote provider's endpoint; its key comes from the config, its environment variable or a file. */
+const llmEndpoint = (d: {
+  base_url: string;
+  model: string;
+  what: string;
+  url: string;
+  key: string;
+}) =>
+  z
+    .object({
+      base_url: z
+        .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+        .default(d.base_url)
+        .describe(`Base URL of the ${d.what} API: ${d.url}.`),
+      model: z.string().min(1).default(d.model).describe('Model name sent with every request.'),
+      api_key: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          `API key (never logged), ${d.key}. Better set through the environment or \`api_key_file\` than in a config file.`,
+        ),
+      api_key_file: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'A file holding the API key (e.g. a mounted secret), read at start-up; `api_key` wins when both are set.',
+        ),
+    })
+    .prefault({});
+
 export const configSchema = z.object({
   server: z
     .object({
@@ -540,6 +576,105 @@ export const configSchema = z.object({
         .describe('How the safe reply names emergency services.'),
     })
     .prefault({}),
+  llm: z
+    .object({
+      provider: llmProvider
+        .default('local')
+        .describe(
+          "Who writes the personas' replies: `local` (the offline deterministic engine), `openai` (any OpenAI-compatible chat API: OpenAI, Ollama, vLLM, llama.cpp server, LM Studio) or `anthropic`. Analysis and progress reports always use the local engine.",
+        ),
+      personas: z
+        .record(
+          z.string().regex(/^[a-z][a-z0-9_]{2,63}$/, 'must be a persona id'),
+          z.strictObject({
+            provider: llmProvider,
+            model: z.string().min(1).optional(),
+          }),
+        )
+        .default({})
+        .describe(
+          "Per-persona choice overriding `llm.provider`, e.g. `{ dr_morgan_hayes: { provider: anthropic, model: claude-sonnet-4-5 } }`; `model` overrides that provider's model. In the environment: `SMARTSTEPS_LLM__PERSONAS__<PERSONA_ID>__PROVIDER`.",
+        ),
+      openai: llmEndpoint({
+        base_url: 'https://api.openai.com/v1',
+        model: 'gpt-4o-mini',
+        what: 'OpenAI-compatible',
+        url: '`{base_url}/chat/completions` is called, so include the version path (Ollama: `http://127.0.0.1:11434/v1`; llama.cpp server and vLLM: `http://127.0.0.1:8080/v1`; LM Studio: `http://127.0.0.1:1234/v1`)',
+        key: 'sent as a Bearer token; leave unset for servers that need none, such as Ollama or llama.cpp. `OPENAI_API_KEY` is used too, but only while `base_url` is api.openai.com',
+      }),
+      anthropic: llmEndpoint({
+        base_url: 'https://api.anthropic.com',
+        model: 'claude-3-5-haiku-latest',
+        what: 'Anthropic',
+        url: '`{base_url}/v1/messages` is called',
+        key: 'sent as `x-api-key`; required when a persona uses Anthropic. `ANTHROPIC_API_KEY` is used too, but only while `base_url` is api.anthropic.com',
+      }),
+      timeout_seconds: z.coerce
+        .number()
+        .min(1)
+        // The persona activity has 2 minutes (workflows/session.ts); the local engine's answer
+        // after a failed provider must still fit in them.
+        .max(100)
+        .default(45)
+        .describe(
+          "Budget of one reply from a provider, retries included; when it is spent the local engine answers instead. At most 100, so the fallback fits in the reply activity's 2 minutes.",
+        ),
+      first_token_timeout_seconds: z.coerce
+        .number()
+        .min(0.1)
+        .max(100)
+        .default(15)
+        .describe(
+          'How long one request may take to produce its first token (connecting included) before it is abandoned and retried.',
+        ),
+      max_retries: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(10)
+        .default(2)
+        .describe(
+          'Further attempts after a failed request (5xx, 429, timeout, connection error), with doubling back-off, only while nothing has been streamed yet; once tokens went out a failure goes straight to the local engine.',
+        ),
+      retry_delay_seconds: z.coerce
+        .number()
+        .min(0)
+        .max(30)
+        .default(0.5)
+        .describe('Back-off before the first retry; doubles after each.'),
+      temperature: z.coerce
+        .number()
+        .min(0)
+        .max(2)
+        .default(0.7)
+        .describe('Sampling temperature sent to the provider.'),
+      max_tokens: z.coerce
+        .number()
+        .int()
+        .min(16)
+        .max(8192)
+        .default(400)
+        .describe('Longest reply, in tokens, a provider may write.'),
+    })
+    .prefault({}),
+  metrics: z
+    .object({
+      host: z
+        .string()
+        .min(1)
+        .default('127.0.0.1')
+        .describe('Address the persona worker serves Prometheus metrics on.'),
+      port: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .max(65_535)
+        .default(9465)
+        .describe(
+          "Port of the persona worker's `GET /metrics` (Prometheus text format); 0 turns it off. Run several persona workers on one host with a port each.",
+        ),
+    })
+    .prefault({}),
   logging: z
     .object({
       level: logLevel.default('info').describe('Log level of the JSON logs.'),
@@ -796,6 +931,46 @@ export function requireJwtSecret(config: Config): string {
     );
   }
   return secret;
+}
+
+/**
+ * A provider's API key: `api_key` (from the file or SMARTSTEPS_LLM__<PROVIDER>__API_KEY), else the
+ * contents of `api_key_file`, else the vendor's conventional variable (OPENAI_API_KEY,
+ * ANTHROPIC_API_KEY) — that last one only while `base_url` is the vendor's own host, so a key
+ * meant for OpenAI is never sent to some other OpenAI-compatible server. Read when a worker
+ * starts, so a rotated file needs a restart.
+ */
+const VENDOR_KEYS = {
+  openai: { env: 'OPENAI_API_KEY', host: 'api.openai.com' },
+  anthropic: { env: 'ANTHROPIC_API_KEY', host: 'api.anthropic.com' },
+} as const;
+
+export function llmApiKey(
+  config: Config,
+  provider: 'openai' | 'anthropic',
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const settings = config.llm[provider];
+  if (settings.api_key) return settings.api_key;
+  if (!settings.api_key_file) {
+    const vendor = VENDOR_KEYS[provider];
+    const value = env[vendor.env];
+    return value && new URL(settings.base_url).host === vendor.host ? value : undefined;
+  }
+  let key: string;
+  try {
+    key = readFileSync(settings.api_key_file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(
+      `invalid configuration: llm.${provider}.api_key_file: cannot read ${settings.api_key_file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  if (!key) {
+    throw new ConfigError(
+      `invalid configuration: llm.${provider}.api_key_file: ${settings.api_key_file} is empty`,
+    );
+  }
+  return key;
 }
 
 /**

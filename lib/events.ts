@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LIVE_SUBJECT_ROOT, eventSubject, publishJson, type Bus } from './bus';
-import type { LifecycleEvent, TypingEvent } from './schemas/events';
+import type { LifecycleEvent, MessageDeltaEvent, TypingEvent } from './schemas/events';
 
 /**
  * A deterministic event id: the same fact (entity, event, key) always gets the same id, so an
@@ -31,4 +31,16 @@ export function typingSubject(sessionId: string): string {
 /** Typing indicators are ephemeral: core NATS, at most once, never stored. */
 export function publishTyping(bus: Bus, evt: TypingEvent): void {
   bus.nc.publish(typingSubject(evt.session_id), JSON.stringify(evt));
+}
+
+export function deltaSubject(sessionId: string): string {
+  return `${LIVE_SUBJECT_ROOT}.session.${sessionId}.delta`;
+}
+
+/**
+ * Reply deltas are ephemeral like typing: a preview for the sockets watching now, while the
+ * stored `message.created` stays the record (a client that misses deltas loses nothing).
+ */
+export function publishDelta(bus: Bus, evt: MessageDeltaEvent): void {
+  bus.nc.publish(deltaSubject(evt.session_id), JSON.stringify(evt));
 }

@@ -21,6 +21,8 @@ export function createLogger(name: string, level: string = 'info'): Logger {
         '*.secret',
         '*.token',
         '*.jwt_secret',
+        '*.api_key',
+        'api_key',
         'password',
         'secret',
         'token',

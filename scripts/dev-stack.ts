@@ -124,6 +124,8 @@ async function main(): Promise<void> {
   say(`  Temporal gRPC  ${config.temporal.address}`);
   say(`  NATS           ${config.nats.servers.join(', ')}`);
   say(`  MongoDB        ${config.storage.connection.uri}`);
+  if (config.metrics.port)
+    say(`  Metrics        http://${config.metrics.host}:${config.metrics.port}/metrics`);
   say('Ctrl-C stops everything.');
 }
 

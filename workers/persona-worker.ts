@@ -1,24 +1,43 @@
 /**
  * Persona pool: the persona's replies and session analysis on the `personas` task queue,
- * scaled apart from the session pool (an LLM call is slow; bookkeeping is not).
+ * scaled apart from the session pool (an LLM call is slow; bookkeeping is not). Replies go to
+ * the LLM provider configured for each persona (`llm`), the local engine standing in when it
+ * fails; the pool's metrics are served on `metrics.port`.
  */
 import type { Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
+import { createPersonaMetrics, serveMetrics, type MetricsServer } from '../lib/metrics';
 import { createAnalysisActivities, createPersonaActivities } from '../activities';
 import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
 import { PersonaCatalog } from '../personas/catalog';
 import { createLocalEngine } from '../personas/engine/local';
+import { createLlmEngine } from '../personas/engine/llm';
+import { providerRoute } from '../personas/providers';
 import { startPool, type RunningWorker, type StartOptions } from './pool';
 import { runMain } from './main';
 
-export function start(
+export interface PersonaWorker extends RunningWorker {
+  /** Where `GET /metrics` answers, when `metrics.port` is set and the port was free. */
+  metricsUrl?: string;
+}
+
+export async function start(
   config: Config,
   log: Logger = createLogger('persona-worker', config.logging.level),
   opts: StartOptions = {},
-): Promise<RunningWorker> {
-  // Definitions are validated before connecting, so a broken persona file fails fast with its name.
+): Promise<PersonaWorker> {
+  // Definitions and provider settings are checked before connecting, so a broken persona file
+  // or a missing API key fails fast with its name.
   const files = new PersonaRegistry(loadPersonaDefinitions());
-  return startPool(
+  const metrics = createPersonaMetrics();
+  const engine = createLlmEngine({
+    local: createLocalEngine(),
+    route: providerRoute(config),
+    name: config.llm.provider,
+    metrics,
+    log,
+  });
+  const running = await startPool(
     {
       pool: 'personas',
       taskQueue: config.temporal.task_queues.personas,
@@ -27,7 +46,6 @@ export function start(
         maxConcurrentActivityTaskExecutions: config.performance.workers.max_concurrent_activities,
       },
       activities: ({ store, bus }) => {
-        const engine = createLocalEngine();
         // Custom personas (added through the API) are read from the store, by session version.
         const personas = new PersonaCatalog(files, store.db);
         return {
@@ -40,6 +58,19 @@ export function start(
     log,
     opts,
   );
+  let server: MetricsServer | undefined;
+  if (config.metrics.port) {
+    server = await serveMetrics(metrics, config.metrics, log);
+    if (server) log.info({ url: server.url }, 'persona metrics served');
+  }
+  return {
+    ...running,
+    metricsUrl: server?.url,
+    stop: async () => {
+      await running.stop();
+      await server?.close();
+    },
+  };
 }
 
 if (require.main === module) runMain('persona-worker', start);

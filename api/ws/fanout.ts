@@ -1,7 +1,8 @@
 /**
  * Session events for this API instance's sockets. One ordered JetStream consumer per instance
- * follows `ss.events.session.>` and one core-NATS subscription follows `ss.live.session.*.typing`;
- * each event is turned into its frame once and handed to the sockets that joined its session.
+ * follows `ss.events.session.>` and core-NATS subscriptions follow `ss.live.session.*.typing` and
+ * `ss.live.session.*.delta` (streamed reply pieces); each event is turned into its frame once and
+ * handed to the sockets that joined its session.
  *
  * Why one consumer per instance rather than one per joined session: the cost on NATS is
  * constant per instance (no consumer created per join, nothing to clean up when sockets die),
@@ -15,17 +16,18 @@
  * sequence sent.
  */
 import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders, type Subscription } from '@nats-io/transport-node';
+import { headers as natsHeaders, type Msg, type Subscription } from '@nats-io/transport-node';
 import type { Bus } from '../../lib/bus';
 import { ValidationError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
-import type { LifecycleEvent, TypingEvent } from '../../lib/schemas/events';
+import type { LifecycleEvent, MessageDeltaEvent, TypingEvent } from '../../lib/schemas/events';
 import type { ServerFrame } from '../../lib/schemas/websocket';
 import { typingSubject } from '../../lib/events';
 import { randomToken } from '../../lib/ids';
 
 const SESSION_EVENTS = 'ss.events.session.>';
 const TYPING = 'ss.live.session.*.typing';
+const DELTAS = 'ss.live.session.*.delta';
 /** Header naming the socket a typing indicator came from, so it is not echoed back to it. */
 const ORIGIN_HEADER = 'Ss-Ws-Origin';
 const REPLAY_BATCH = 256;
@@ -81,6 +83,19 @@ export function eventFrame(evt: LifecycleEvent, seq: number): ServerFrame | unde
         id: evt.event_id,
         data: { session_id: evt.data.session_id, message: evt.data.message, seq },
       };
+    case 'persona.fallback':
+      return {
+        type: 'persona_fallback',
+        id: evt.event_id,
+        data: {
+          session_id: evt.data.session_id,
+          message_id: evt.data.message_id,
+          provider: evt.data.provider,
+          model: evt.data.model,
+          reason: evt.data.reason,
+          seq,
+        },
+      };
     case 'session.scheduled':
     case 'session.started':
     case 'session.ended':
@@ -115,8 +130,22 @@ export function typingFrame(evt: TypingEvent): ServerFrame {
   };
 }
 
+export function deltaFrame(evt: MessageDeltaEvent): ServerFrame {
+  return {
+    type: 'message_delta',
+    id: `srv_${randomToken(12)}`,
+    data: {
+      session_id: evt.session_id,
+      message_id: evt.message_id,
+      attempt: evt.attempt,
+      index: evt.index,
+      delta: evt.delta,
+    },
+  };
+}
+
 function sessionOf(subject: string): string | undefined {
-  // ss.events.session.<id>.<event…> and ss.live.session.<id>.typing
+  // ss.events.session.<id>.<event…> and ss.live.session.<id>.typing / .delta
   return subject.split('.')[3];
 }
 
@@ -125,6 +154,7 @@ export class SessionFanout {
   private live: { close(): Promise<void | Error> } | undefined;
   private loop: Promise<void> | undefined;
   private typing: Subscription | undefined;
+  private deltas: Subscription | undefined;
 
   constructor(
     private readonly bus: Bus,
@@ -144,7 +174,15 @@ export class SessionFanout {
     this.loop = (async () => {
       for await (const msg of messages) this.onStored(msg);
     })().catch((err: unknown) => this.log.error({ err }, 'websocket fan-out stopped'));
-    this.typing = this.bus.nc.subscribe(TYPING, {
+    this.typing = this.liveSubscription(TYPING, (msg) => typingFrame(msg.json<TypingEvent>()));
+    // Deltas are sent at once even to a socket still catching up on stored events: they are a
+    // preview of a message that is not stored yet, so no replay could bring them later.
+    this.deltas = this.liveSubscription(DELTAS, (msg) => deltaFrame(msg.json<MessageDeltaEvent>()));
+  }
+
+  /** Ephemeral events: at most once, straight to the session's sockets, minus the one they came from. */
+  private liveSubscription(subject: string, toFrame: (msg: Msg) => ServerFrame): Subscription {
+    return this.bus.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) return;
         const sessionId = sessionOf(msg.subject);
@@ -152,7 +190,7 @@ export class SessionFanout {
         if (!set?.size) return;
         let text: string;
         try {
-          text = JSON.stringify(typingFrame(msg.json<TypingEvent>()));
+          text = JSON.stringify(toFrame(msg));
         } catch {
           return;
         }
@@ -164,6 +202,7 @@ export class SessionFanout {
 
   async stop(): Promise<void> {
     this.typing?.unsubscribe();
+    this.deltas?.unsubscribe();
     await this.live?.close();
     await this.loop;
     this.members.clear();

@@ -63,6 +63,22 @@ export const lifecycleEventSchema = z.discriminatedUnion('event', [
     }),
   ),
   envelope(
+    'persona.fallback',
+    // Why a reply came from the local engine rather than the configured LLM; published before
+    // the reply's message.created, under the same message id.
+    z.object({
+      ...sessionRef,
+      message_id: z.string().describe('The reply the local engine wrote instead.'),
+      provider: z.string().describe('The provider that failed: `openai` or `anthropic`.'),
+      model: z.string(),
+      reason: z
+        .string()
+        .describe(
+          'A short code: `timeout`, `first_token_timeout`, `connect_error`, `http_<status>`, `stream_error`, `malformed_stream`, `stream_cut`, `empty_reply`.',
+        ),
+    }),
+  ),
+  envelope(
     'client.created',
     // Identity only: personal details stay behind the API's access control.
     z.object({ client_id: z.string(), created_at: isoDateTime, created_by: z.string() }),
@@ -81,3 +97,19 @@ export const typingEventSchema = z.object({
   timestamp: isoDateTime,
 });
 export type TypingEvent = z.infer<typeof typingEventSchema>;
+
+/**
+ * Ephemeral: core NATS on `ss.live.session.<id>.delta`, never stored. A piece of a persona reply
+ * as an LLM streams it; the reply itself follows as `message.created` with the same message id.
+ * `index` counts from 0 within one attempt of the reply activity; a retried activity streams the
+ * reply again from index 0 with a higher `attempt`, so a client drops what it had gathered.
+ */
+export const messageDeltaEventSchema = z.object({
+  session_id: z.string(),
+  message_id: z.string(),
+  attempt: z.number().int().min(1),
+  index: z.number().int().min(0),
+  delta: z.string(),
+  timestamp: isoDateTime,
+});
+export type MessageDeltaEvent = z.infer<typeof messageDeltaEventSchema>;

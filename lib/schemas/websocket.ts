@@ -114,6 +114,32 @@ export type ServerFrame =
       };
     }
   | {
+      /** A piece of a persona reply as it is written; `new_message` with `message_id` follows. */
+      type: 'message_delta';
+      id: string;
+      data: {
+        session_id: string;
+        message_id: string;
+        /** Restarts with `index` 0 when the reply is written again (a retried activity). */
+        attempt: number;
+        index: number;
+        delta: string;
+      };
+    }
+  | {
+      /** The configured LLM failed and the local engine wrote the reply `message_id`. */
+      type: 'persona_fallback';
+      id: string;
+      data: {
+        session_id: string;
+        message_id: string;
+        provider: string;
+        model: string;
+        reason: string;
+        seq: number;
+      };
+    }
+  | {
       type: 'error';
       id: string;
       data: {

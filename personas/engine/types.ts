@@ -1,6 +1,6 @@
 /**
  * The contract between the session runtime and whatever writes the persona's words: the local
- * deterministic engine by default, LLM providers later. The runtime passes everything the engine
+ * deterministic engine by default, LLM providers (personas/engine/llm.ts) by configuration. The runtime passes everything the engine
  * needs (the workflow keeps only the last few turns), so engines hold no per-session state.
  */
 import type { Persona } from '../schema';
@@ -42,6 +42,25 @@ export interface PersonaReply {
   content: string;
   /** Engine-specific detail kept with the message (e.g. the therapeutic move chosen). */
   metadata?: Record<string, unknown>;
+  /** Set when the configured provider failed and the local engine answered instead. */
+  fallback?: ReplyFallback;
+}
+
+export interface ReplyFallback {
+  provider: string;
+  model: string;
+  /** A short code (`http_500`, `timeout`, …); never the provider's own words. */
+  reason: string;
+}
+
+export interface ReplyOptions {
+  /**
+   * Each piece of the reply as an LLM streams it, before the reply is complete. Engines that
+   * write the whole reply at once (the local one) never call it.
+   */
+  onDelta?(text: string): void;
+  /** Aborted when the reply is no longer wanted (the activity was cancelled). */
+  signal?: AbortSignal;
 }
 
 export interface Insight {
@@ -68,7 +87,7 @@ export interface SessionAnalysis {
 
 export interface PersonaEngine {
   readonly name: string;
-  reply(ctx: ReplyContext): Promise<PersonaReply>;
+  reply(ctx: ReplyContext, opts?: ReplyOptions): Promise<PersonaReply>;
   analyze(input: AnalysisInput): Promise<SessionAnalysis>;
   /** A client's progress over a period; without it the local engine's deterministic report is used. */
   progress?(input: ProgressInput): Promise<ProgressReport>;
