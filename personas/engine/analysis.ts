@@ -28,6 +28,7 @@ const FOCUS: Record<Emotion, string | undefined> = {
   frustrated: 'Problem solving around current obstacles',
   lonely: 'Building social connection',
   tired: 'Sleep and energy routines',
+  ashamed: 'Self-compassion and challenging self-criticism',
   hopeful: undefined,
   better: undefined,
 };
