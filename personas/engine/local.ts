@@ -138,6 +138,12 @@ class Reply {
     return this;
   }
 
+  /** The persona's own words from its definition, kept exactly as written. */
+  asWritten(text: string): this {
+    this.sentences.push(text);
+    return this;
+  }
+
   /** A sentence written here rather than drawn from a pool (said once per session at most). */
   add(text: string): this {
     if (text) this.sentences.push(styled(this.persona, text));
@@ -252,11 +258,9 @@ function composeReply(ctx: ReplyContext): PersonaReply {
 function opening(ctx: ReplyContext, reply: Reply, directive: boolean): PersonaReply {
   const { persona } = ctx;
   const goals = ctx.goals.map(goalPhrase);
-  reply.add(
-    persona.opening_lines
-      ? pick(persona.opening_lines, ctx.session_id, ctx.persona_turn)
-      : `Hello, I am ${persona.name}, an AI persona here to support you.`,
-  );
+  if (persona.opening_lines)
+    reply.asWritten(pick(persona.opening_lines, ctx.session_id, ctx.persona_turn));
+  else reply.add(`Hello, I am ${persona.name}, an AI persona here to support you.`);
   if (goals.length) {
     reply.add(`${goals.length === 1 ? 'Our goal' : 'Our goals'} for today: ${joinList(goals)}.`);
     reply.add(
