@@ -106,6 +106,8 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
         key_points: analysis.key_points,
         mood_analysis: analysis.mood_analysis,
         recommended_focus_areas: analysis.recommended_focus_areas,
+        ...(analysis.key_point_evidence ? { key_point_evidence: analysis.key_point_evidence } : {}),
+        ...(analysis.mood_evidence ? { mood_evidence: analysis.mood_evidence } : {}),
       };
     },
 
@@ -131,15 +133,19 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
       ]);
       const ids = held.map((s) => s.session_id);
       const said = new Map<string, string[]>(ids.map((id) => [id, []]));
+      const saidIds = new Map<string, string[]>(ids.map((id) => [id, []]));
       if (ids.length) {
         const written = await messages()
           .find(
             { session_id: { $in: ids }, sender_type: 'client' },
-            { projection: { _id: 0, session_id: 1, content: 1, seq: 1 } },
+            { projection: { _id: 1, session_id: 1, content: 1, seq: 1 } },
           )
           .sort({ session_id: 1, seq: 1 })
           .toArray();
-        for (const m of written) said.get(m.session_id)?.push(m.content);
+        for (const m of written) {
+          said.get(m.session_id)?.push(m.content);
+          saidIds.get(m.session_id)?.push(m._id);
+        }
       }
       const input: ProgressInput = {
         client_id: req.client_id,
@@ -150,6 +156,8 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
           session_id: s.session_id,
           started_at: s.started_at!,
           client_messages: said.get(s.session_id) ?? [],
+          // So a measure can name the messages it was read from (see traceProgress).
+          client_message_ids: saidIds.get(s.session_id) ?? [],
         })),
       };
       return engine.progress ? engine.progress(input) : analyzeProgress(input);

@@ -217,6 +217,11 @@ export function createPersonaActivities({
               key_points: analysis.key_points,
               mood_analysis: analysis.mood_analysis,
               recommended_focus_areas: analysis.recommended_focus_areas,
+              // Where each finding came from, kept beside the spec's fields.
+              ...(analysis.key_point_evidence
+                ? { key_point_evidence: analysis.key_point_evidence }
+                : {}),
+              ...(analysis.mood_evidence ? { mood_evidence: analysis.mood_evidence } : {}),
             },
           },
         },

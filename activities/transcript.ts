@@ -55,15 +55,18 @@ export async function announceMessage(
   });
 }
 
-/** The whole transcript in order, as the analysis engines read it: who spoke, and what. */
+/**
+ * The whole transcript in order, as the analysis engines read it: who spoke, what, and the
+ * message's id, so findings can name the messages they came from.
+ */
 export async function readTranscript(
   store: Store,
   sessionId: string,
-): Promise<Pick<Message, 'sender_type' | 'content'>[]> {
+): Promise<Pick<Message, 'id' | 'sender_type' | 'content'>[]> {
   const turns = await store.db
     .collection<MessageDoc>(COLLECTIONS.messages)
-    .find({ session_id: sessionId }, { projection: { _id: 0, sender_type: 1, content: 1, seq: 1 } })
+    .find({ session_id: sessionId }, { projection: { _id: 1, sender_type: 1, content: 1, seq: 1 } })
     .sort({ seq: 1 })
     .toArray();
-  return turns.map((m) => ({ sender_type: m.sender_type, content: m.content }));
+  return turns.map((m) => ({ id: m._id, sender_type: m.sender_type, content: m.content }));
 }

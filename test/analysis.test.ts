@@ -128,6 +128,26 @@ describe('on-demand analysis', () => {
         confidence: 0.55,
       });
       expect(summary.key_points).toContain('Client expressed feeling anxious in 1 message');
+      // Each key point names the stored client messages it was read from.
+      const written = await messages()
+        .find({ session_id: id, sender_type: 'client' })
+        .sort({ seq: 1 })
+        .toArray();
+      expect(summary.key_point_evidence?.[0]).toEqual({
+        key_point: 'Client expressed feeling anxious in 1 message',
+        evidence: [
+          {
+            message_id: written[0]!.id,
+            excerpt: 'I have been really anxious about the deadlines at work.',
+          },
+        ],
+      });
+      expect(summary.mood_evidence).toEqual([
+        {
+          message_id: written[0]!.id,
+          excerpt: 'I have been really anxious about the deadlines at work.',
+        },
+      ]);
       expect(summary.recommended_focus_areas[0]).toBe('Anxiety management techniques');
 
       const doc = await sessions().findOne({ _id: id });
@@ -169,6 +189,8 @@ describe('on-demand analysis', () => {
         key_points: ['As stored at the end of the session'],
         mood_analysis: ended.analysis!.mood_analysis,
         recommended_focus_areas: ended.analysis!.recommended_focus_areas,
+        key_point_evidence: ended.analysis!.key_point_evidence,
+        mood_evidence: ended.analysis!.mood_evidence,
       });
     });
 

@@ -13,6 +13,14 @@ export const moodAnalysisSchema = z.object({
 });
 export type MoodAnalysis = z.infer<typeof moodAnalysisSchema>;
 
+export const evidenceSchema = z
+  .object({
+    message_id: z.string().describe('The client message a finding was read from.'),
+    excerpt: z.string().describe('The words in that message that show it.'),
+  })
+  .describe('Where a finding comes from in the transcript.');
+export type Evidence = z.infer<typeof evidenceSchema>;
+
 export const sessionSummaryResponseSchema = z
   .object({
     session_id: z.string(),
@@ -20,6 +28,14 @@ export const sessionSummaryResponseSchema = z
     key_points: z.array(z.string()),
     mood_analysis: moodAnalysisSchema,
     recommended_focus_areas: z.array(z.string()),
+    key_point_evidence: z
+      .array(z.object({ key_point: z.string(), evidence: z.array(evidenceSchema) }))
+      .optional()
+      .describe('For each key point, in order, the client messages it was read from.'),
+    mood_evidence: z
+      .array(evidenceSchema)
+      .optional()
+      .describe('The client messages that express the primary mood.'),
   })
   .meta({
     example: {

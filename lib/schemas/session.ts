@@ -35,6 +35,10 @@ export const insightSchema = z.object({
   type: z.string(),
   text: z.string(),
   confidence: z.number().min(0).max(1),
+  evidence: z
+    .array(z.object({ message_id: z.string(), excerpt: z.string() }))
+    .optional()
+    .describe('The client messages the insight was read from, with the words that show it.'),
 });
 export type Insight = z.infer<typeof insightSchema>;
 

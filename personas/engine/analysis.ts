@@ -1,20 +1,27 @@
 /**
- * End-of-session analysis for the local engine: counts what the client's messages express and
- * turns the counts into the seed's summary shape. Only client turns are read, so the persona's
- * own reflections ("it sounds like you are feeling anxious") never count as the client's mood.
+ * End-of-session analysis for the local engine: reads what each client message expresses
+ * (feelings and their intensity, thinking traps, self-ratings, parts of life) and turns it into
+ * the seed's summary shape. Every key point and insight names the client messages it came from,
+ * with the words that show it, so a facilitator can check it against the transcript. Only client
+ * turns are read, so the persona's own reflections ("it sounds like you are feeling anxious")
+ * never count as the client's mood.
  */
-import type { AnalysisInput, Insight, SessionAnalysis } from './types';
+import type { AnalysisInput, Evidence, Insight, SessionAnalysis } from './types';
+import { DISTORTION_LABEL, detectDistortions, type Distortion } from './distortions';
 import {
   currentRating,
-  detectEmotions,
+  distressOf,
   extractSelfRatings,
   detectTopics,
+  goalOverlap,
   goalPhrase,
   joinList,
   mentionsRisk,
   POSITIVE,
+  readEmotions,
   topicPhrase,
   type Emotion,
+  type EmotionReading,
   type RatingSubject,
   type Topic,
 } from './lexicon';
@@ -28,15 +35,11 @@ const FOCUS: Record<Emotion, string | undefined> = {
   frustrated: 'Problem solving around current obstacles',
   lonely: 'Building social connection',
   tired: 'Sleep and energy routines',
+  ashamed: 'Self-compassion and challenging self-criticism',
   hopeful: undefined,
   better: undefined,
 };
 
-const note = (type: Insight['type'], confidence: number, text: string): Insight => ({
-  type,
-  text,
-  confidence,
-});
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -47,22 +50,75 @@ function ranked<K>(counts: Map<K, number>): K[] {
 
 function tally<K>(lists: K[][]): Map<K, number> {
   const counts = new Map<K, number>();
-  for (const list of lists) for (const k of list) counts.set(k, (counts.get(k) ?? 0) + 1);
+  for (const list of lists) for (const k of new Set(list)) counts.set(k, (counts.get(k) ?? 0) + 1);
   return counts;
 }
 
+/** The sentences of a message, as written, so an excerpt can be found in it again. */
+const sentences = (text: string) =>
+  (text.match(/[^.!?;\n]+[.!?]*/g) ?? [text]).map((s) => s.trim()).filter(Boolean);
+
+/** One client message read for the analysis. */
+interface ClientMessage {
+  id: string;
+  text: string;
+  emotions: EmotionReading[];
+  distress: number;
+  topics: Topic[];
+  distortions: { distortion: Distortion; excerpt: string }[];
+  risk: boolean;
+}
+
+function read(id: string, text: string): ClientMessage {
+  const emotions = readEmotions(text);
+  return {
+    id,
+    text,
+    emotions,
+    distress: distressOf(emotions).distress,
+    topics: detectTopics(text),
+    distortions: detectDistortions(text),
+    risk: mentionsRisk(text),
+  };
+}
+
+/** The first sentence of a message that shows something, else the whole message. */
+function excerpt(m: ClientMessage, shows: (sentence: string) => boolean): Evidence {
+  return { message_id: m.id, excerpt: sentences(m.text).find(shows) ?? m.text };
+}
+
+const feels = (e: Emotion) => (s: string) => readEmotions(s).some((r) => r.emotion === e);
+
 export function analyzeSession(input: AnalysisInput): SessionAnalysis {
-  const messages = input.transcript.filter((t) => t.sender_type === 'client').map((t) => t.content);
-  const perMessage = messages.map(detectEmotions);
+  const messages = input.transcript.flatMap((t, i) =>
+    t.sender_type === 'client' ? [read(t.id ?? `${input.session_id}#${i + 1}`, t.content)] : [],
+  );
+  const perMessage = messages.map((m) => m.emotions.map((e) => e.emotion));
   const emotionCounts = tally(perMessage);
-  const topicCounts = tally<Topic>(messages.map(detectTopics));
+  const topicCounts = tally<Topic>(messages.map((m) => m.topics));
+  const distortionCounts = tally(messages.map((m) => m.distortions.map((d) => d.distortion)));
   const emotions = ranked(emotionCounts);
   const topics = ranked(topicCounts);
+  const distortions = ranked(distortionCounts);
   const goals = input.goals.map(goalPhrase);
-  const risk = messages.some(mentionsRisk);
   const n = plural(messages.length, 'message');
 
   const count = (e: Emotion) => emotionCounts.get(e) ?? 0;
+  const withEmotion = (e: Emotion) =>
+    messages
+      .filter((m) => m.emotions.some((r) => r.emotion === e))
+      .map((m) => excerpt(m, feels(e)));
+  const withTopic = (t: Topic) =>
+    messages
+      .filter((m) => m.topics.includes(t))
+      .map((m) => excerpt(m, (s) => detectTopics(s).includes(t)));
+  const withDistortion = (d: Distortion) =>
+    messages.flatMap((m) =>
+      m.distortions
+        .filter((x) => x.distortion === d)
+        .map((x) => ({ message_id: m.id, excerpt: x.excerpt })),
+    );
+
   const primaryCount = emotions[0] ? count(emotions[0]) : 0;
   const mood = {
     primary: emotions[0] ?? 'neutral',
@@ -71,74 +127,171 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
     confidence: primaryCount ? round2(Math.min(0.95, 0.4 + 0.15 * primaryCount)) : 0.3,
   };
 
+  // Distress over the session: the first third of the client's messages against the last third.
+  const third = Math.max(1, Math.floor(messages.length / 3));
+  const mean = (ms: ClientMessage[]) => round2(ms.reduce((s, m) => s + m.distress, 0) / ms.length);
+  const [early, late] = [messages.slice(0, third), messages.slice(-third)];
+  const shift = messages.length >= 3 ? { from: mean(early), to: mean(late) } : undefined;
+
   const summary = [
     `In this session with ${input.persona.name}, the client sent ${n}.`,
     emotions.length
       ? `They mostly described feeling ${joinList(emotions.slice(0, 3))}.`
       : 'No strong emotions were expressed.',
     topics.length ? `Topics raised: ${joinList(topics.slice(0, 3))}.` : '',
+    distortions.length
+      ? `Thinking patterns noticed: ${joinList(distortions.slice(0, 3).map((d) => DISTORTION_LABEL[d]))}.`
+      : '',
+    shift && shift.from - shift.to >= 0.2
+      ? 'Their distress eased from the first messages to the last.'
+      : shift && shift.to - shift.from >= 0.2
+        ? 'Their distress grew from the first messages to the last.'
+        : '',
     goals.length ? `Session goals: ${joinList(goals)}.` : 'No goals were set for this session.',
   ]
     .filter(Boolean)
     .join(' ');
 
+  const points: { key_point: string; evidence: Evidence[] }[] = [];
+  for (const e of emotions.slice(0, 3)) {
+    points.push({
+      key_point: `Client expressed feeling ${e} in ${plural(count(e), 'message')}`,
+      evidence: withEmotion(e),
+    });
+  }
   // The client's own ratings, latest per subject, each naming the client message it came from.
-  const rated = new Map<RatingSubject, string>();
-  messages.forEach((text, i) => {
-    const ratings = extractSelfRatings(text);
+  const rated = new Map<RatingSubject, { key_point: string; evidence: Evidence[] }>();
+  messages.forEach((m, i) => {
+    const ratings = extractSelfRatings(m.text);
     for (const subject of new Set(ratings.map((r) => r.subject))) {
       const r = currentRating(ratings.filter((x) => x.subject === subject))!;
       const change =
         r.from === undefined ? '' : ` (${r.from < r.value ? 'up' : 'down'} from ${r.from})`;
       const what = subject === 'unknown' ? 'gave a self-rating of' : `rated their ${subject}`;
       rated.delete(subject);
-      rated.set(subject, `Client ${what} ${r.value} out of 10${change} in client message ${i + 1}`);
+      rated.set(subject, {
+        key_point: `Client ${what} ${r.value} out of 10${change} in client message ${i + 1}`,
+        evidence: [excerpt(m, (s) => s.includes(r.text))],
+      });
     }
   });
-
-  const key_points = [
-    ...emotions
-      .slice(0, 3)
-      .map((e) => `Client expressed feeling ${e} in ${plural(count(e), 'message')}`),
-    ...[...rated.values()].slice(-3),
-    ...topics.slice(0, 3).map((t) => `Client talked about things ${topicPhrase(t)}`),
-    ...goals.map((g) => `Goal for the session: ${g}`),
-  ];
+  points.push(...[...rated.values()].slice(-3));
+  for (const d of distortions.slice(0, 2)) {
+    const evidence = withDistortion(d);
+    points.push({
+      key_point: `Client's thinking showed ${DISTORTION_LABEL[d]}: "${evidence[0]!.excerpt}"`,
+      evidence,
+    });
+  }
+  for (const t of topics.slice(0, 3)) {
+    points.push({
+      key_point: `Client talked about things ${topicPhrase(t)}`,
+      evidence: withTopic(t),
+    });
+  }
+  input.goals.forEach((goal, i) => {
+    points.push({
+      key_point: `Goal for the session: ${goals[i]}`,
+      evidence: messages
+        .filter((m) => goalOverlap(goal, m.text) >= 2)
+        .map((m) => excerpt(m, (s) => goalOverlap(goal, s) >= 2)),
+    });
+  });
 
   const recurring = emotions.find((e) => !POSITIVE.has(e) && count(e) >= 2);
   const about = topics[0] ? `, often ${topicPhrase(topics[0])}` : '';
-  const firstLow = perMessage.findIndex((l) => l.some((e) => !POSITIVE.has(e)));
-  const lastUp = perMessage.findLastIndex((l) => l.some((e) => POSITIVE.has(e)));
-  const stillLow = (perMessage.at(-1) ?? []).filter((e) => !POSITIVE.has(e));
+  const firstLow = messages.findIndex((m) => m.emotions.some((e) => !POSITIVE.has(e.emotion)));
+  const lastUp = messages.findLastIndex((m) => m.emotions.some((e) => POSITIVE.has(e.emotion)));
+  const last = messages.at(-1);
+  const stillLow = (last?.emotions ?? [])
+    .filter((e) => !POSITIVE.has(e.emotion))
+    .map((e) => e.emotion);
+  const trap = distortions.find((d) => (distortionCounts.get(d) ?? 0) >= 2);
+  const risky = messages.filter((m) => m.risk);
+  const ratedDrop = [...rated.entries()].find(([s]) => s === 'anxiety' || s === 'stress');
+  const insight = (
+    type: Insight['type'],
+    confidence: number,
+    text: string,
+    evidence: Evidence[],
+  ): Insight => ({
+    type,
+    text,
+    confidence,
+    evidence,
+  });
   const insights = [
-    risk &&
-      note('risk', 0.9, 'Client language suggests a risk of self-harm: needs professional review.'),
+    risky.length > 0 &&
+      insight(
+        'risk',
+        0.9,
+        'Client language suggests a risk of self-harm: needs professional review.',
+        risky.map((m) => ({ message_id: m.id, excerpt: m.text })),
+      ),
     recurring &&
-      note(
+      insight(
         'pattern',
         round2(0.4 + 0.1 * Math.min(5, count(recurring))),
         `Client repeatedly described feeling ${recurring}${about}.`,
+        withEmotion(recurring),
+      ),
+    trap &&
+      insight(
+        'pattern',
+        round2(Math.min(0.9, 0.4 + 0.1 * distortionCounts.get(trap)!)),
+        `Client's thinking repeatedly showed ${DISTORTION_LABEL[trap]}.`,
+        withDistortion(trap),
       ),
     firstLow >= 0 &&
       lastUp > firstLow &&
-      note('progress', 0.6, 'Client felt better later in the session than at the start.'),
+      insight('progress', 0.6, 'Client felt better later in the session than at the start.', [
+        excerpt(messages[firstLow]!, (s) => readEmotions(s).some((e) => !POSITIVE.has(e.emotion))),
+        excerpt(messages[lastUp]!, (s) => readEmotions(s).some((e) => POSITIVE.has(e.emotion))),
+      ]),
+    shift &&
+      shift.from - shift.to >= 0.2 &&
+      insight(
+        'progress',
+        round2(Math.min(0.85, 0.5 + (shift.from - shift.to) / 2)),
+        `Distress in the client's words eased from ${shift.from} in the first messages to ${shift.to} in the last (0–1).`,
+        [...early, ...late].map((m) => ({ message_id: m.id, excerpt: m.text })),
+      ),
+    ratedDrop &&
+      /down from/.test(ratedDrop[1].key_point) &&
+      insight(
+        'progress',
+        0.8,
+        `Client's own rating of their ${ratedDrop[0]} came down during the session.`,
+        ratedDrop[1].evidence,
+      ),
     stillLow.length > 0 &&
-      note('concern', 0.6, `Client still felt ${joinList(stillLow)} at the end.`),
-    messages.length >= 3 && note('strength', 0.5, `Client engaged actively, sending ${n}.`),
+      insight('concern', 0.6, `Client still felt ${joinList(stillLow)} at the end.`, [
+        excerpt(last!, (s) => readEmotions(s).some((e) => !POSITIVE.has(e.emotion))),
+      ]),
+    messages.length >= 3 &&
+      insight(
+        'strength',
+        0.5,
+        `Client engaged actively, sending ${n}.`,
+        [messages[0]!, last!].map((m) => ({ message_id: m.id, excerpt: m.text })),
+      ),
   ].filter((i): i is Insight => Boolean(i));
 
   const focus = [
-    ...(risk ? ['Safety planning with a qualified professional'] : []),
+    ...(risky.length ? ['Safety planning with a qualified professional'] : []),
     ...emotions.map((e) => FOCUS[e]).filter((f): f is string => f !== undefined),
+    ...(distortions.length ? ['Catching and questioning unhelpful thoughts'] : []),
     ...goals.map((g) => `Continue working on: ${g}`),
     `Practice ${input.persona.techniques[0] ?? 'skills from this session'}`,
   ];
 
   return {
     summary,
-    key_points,
+    key_points: points.map((p) => p.key_point),
     insights,
     mood_analysis: mood,
     recommended_focus_areas: [...new Set(focus)].slice(0, 4),
+    key_point_evidence: points,
+    mood_evidence: emotions[0] ? withEmotion(emotions[0]) : [],
   };
 }

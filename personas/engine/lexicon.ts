@@ -3,21 +3,78 @@
  * keeps false hits like "mad" in "made" out; a negator a few words before an emotion in the
  * same clause ("not anxious", "don't feel sad") cancels it.
  */
-// Comma-separated so the lists stay readable; a multi-word entry matches consecutive tokens.
+/*
+ * Clinical lexicon: each feeling in three tiers of intensity (mild, moderate, severe), written
+ * for this project after the item wording of screening scales (GAD-7 worry and restlessness,
+ * PHQ-9 low mood, anhedonia, fatigue and self-blame, PSS-style overload). A general sentiment
+ * lexicon reads "I feel anxious and overwhelmed at work" as nearly neutral; these lists read it
+ * as clear distress. Comma-separated so the lists stay readable; a multi-word entry matches
+ * consecutive tokens.
+ */
 const EMOTION_WORDS = {
-  anxious: 'anxious, anxiety, nervous, worried, worrying, panic, panicky, scared, afraid, on edge',
-  stressed: 'stressed, stress, stressful, under pressure, tense',
-  sad: 'sad, depressed, unhappy, miserable, hopeless, crying, feeling down, feel down, feeling low',
-  overwhelmed: 'overwhelmed, overwhelming, swamped, too much, drowning',
-  angry: 'angry, furious, mad, irritated, resentful',
-  frustrated: 'frustrated, frustrating, annoyed, stuck',
-  lonely: 'lonely, isolated, alone, left out',
-  tired: 'tired, exhausted, drained, worn out, fatigued, burnt out, burned out',
-  hopeful: 'hopeful, optimistic, motivated, confident, looking forward',
-  better: 'better, calmer, relieved, improving, happier',
+  anxious: [
+    'uneasy, nervous, jittery, apprehensive, edgy, unsettled, butterflies',
+    "anxious, anxiety, worried, worrying, worry, worries, scared, afraid, fearful, on edge, restless, keyed up, dread, dreading, can't relax, cannot relax, can't stop worrying, cannot stop worrying, can't switch off, mind racing, racing thoughts",
+    'panic, panicking, panicky, panicked, terrified, petrified, something awful will happen, something terrible will happen',
+  ],
+  stressed: [
+    'pressured, stretched thin',
+    'stressed, stress, stressful, under pressure, tense, strained, frazzled, snowed under, piling up',
+    "breaking point, can't cope, cannot cope, falling apart, burning out",
+  ],
+  sad: [
+    'unhappy, feeling down, feel down, felt down, feeling low, feel low, felt low, feeling flat, gloomy',
+    "sad, depressed, depression, so low, really low, very low, pretty low, quite low, miserable, crying, cried, tearful, numb, lost interest, no interest, no motivation, can't enjoy, cannot enjoy, no pleasure, heartbroken, grieving",
+    "hopeless, despair, desperate, devastated, can't go on, cannot go on, no way out",
+  ],
+  overwhelmed: [
+    'a lot on my plate, hard to keep up',
+    "overwhelmed, overwhelming, swamped, too much, drowning, out of my depth, can't keep up, cannot keep up, can't think straight",
+    'completely overwhelmed, totally overwhelmed',
+  ],
+  angry: [
+    'irritated, irritable, cross, grumpy, on a short fuse',
+    'angry, mad, resentful, bitter, fuming',
+    'furious, livid, enraged, rage, seething',
+  ],
+  frustrated: ['annoyed, frustrating', 'frustrated, stuck', 'sick of it, wits end'],
+  lonely: [
+    'left out, alone',
+    'lonely, isolated, disconnected, no one to talk to, nobody to talk to',
+    'completely alone, nobody cares, no one cares',
+  ],
+  tired: [
+    'tired, sleepy, low energy, sluggish',
+    "exhausted, drained, worn out, fatigued, no energy, can't sleep, cannot sleep",
+    'burnt out, burned out, running on empty, wiped out',
+  ],
+  ashamed: [
+    'embarrassed, self conscious',
+    'ashamed, guilty, guilt, useless, a failure, let everyone down, let them down, not good enough',
+    'worthless, hate myself, disgusted with myself',
+  ],
+  hopeful: [
+    'hopeful, optimistic, encouraged',
+    'motivated, confident, looking forward, excited, proud',
+    'really hopeful',
+  ],
+  better: ['better, calmer, relieved, lighter, okay again', 'improving, happier, relaxed', 'great'],
 };
 export type Emotion = keyof typeof EMOTION_WORDS;
 export const POSITIVE: ReadonlySet<Emotion> = new Set<Emotion>(['hopeful', 'better']);
+/** How strongly a word of each tier says the feeling, before intensifiers. */
+const TIER_WEIGHT = [0.35, 0.6, 0.85] as const;
+/** Words just before a feeling that strengthen or soften it ("really anxious", "a bit low"). */
+const INTENSIFIERS = new Set(
+  'really, so, very, extremely, incredibly, totally, completely, utterly, terribly, awfully, constantly, super, absolutely, seriously, deeply, too'.split(
+    ', ',
+  ),
+);
+const SOFTENERS = new Set(
+  'bit, little, slightly, somewhat, mildly, kind, sort, kinda, fairly'.split(', '),
+);
+/** Said anywhere in the clause, these make a feeling persistent, as the scales ask ("nearly every day"). */
+const PERSISTENT = ['all the time', 'every day', 'every night', 'constantly', 'nonstop', 'always'];
 
 /** Each topic with how it reads after "feeling X …" and the words that raise it. */
 const TOPICS = {
@@ -47,7 +104,8 @@ export const topicPhrase = (topic: Topic): string => TOPICS[topic][0];
 
 const list = (words: string) => words.split(', ');
 const EMOTION_LIST = (Object.keys(EMOTION_WORDS) as Emotion[]).map(
-  (e) => [e, list(EMOTION_WORDS[e])] as const,
+  (e) =>
+    [e, EMOTION_WORDS[e].flatMap((tier, i) => list(tier).map((p) => [p, i] as const))] as const,
 );
 const TOPIC_LIST = (Object.keys(TOPICS) as Topic[]).map((t) => [t, list(TOPICS[t][1])] as const);
 
@@ -62,7 +120,8 @@ const RISK_NEGATED =
 const DENIAL =
   /(\b(not|never|no)|n't) ((going|gonna|planning|trying|about|want|wanting|ever|feel|feeling|really|to|at all|would|will|i|am|been|be|do|actually)\s+)*$/;
 const HEDGE = /\b(know|sure|if|whether|why|unless|stop|help|think|thinking|thought)\b/;
-const ABOUT_ME = /\bare you (a |an )?(real|human|person|bot|robot|ai|machine|computer)\b/;
+const ABOUT_ME =
+  /\b(are you (really |actually )?(a |an )?(real|human|person|bot|robot|ai|machine|computer)|(am i|is this) (talking|speaking|chatting) (to|with) (a |an )?(real|human|person|bot|robot|ai|machine|computer)|is this (a |an )?(real person|human|bot|robot|ai))\b/;
 
 /** Clauses of lowercased word tokens; a clause break ends a negation's reach. */
 function clauses(text: string): string[][] {
@@ -87,24 +146,82 @@ function findPhrase(tokens: string[], phrase: string): number {
   return -1;
 }
 
-export function detectEmotions(text: string): Emotion[] {
-  const found = new Set<Emotion>();
+/** A feeling read from a message: how strongly it is said (0–1) and the words that said it. */
+export interface EmotionReading {
+  emotion: Emotion;
+  intensity: number;
+  /** The client's words for it, as lowercased tokens ("really anxious"). */
+  words: string;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * The feelings a message expresses, in the order first said, each with its strongest intensity:
+ * the tier of the word, raised by an intensifier just before it ("really", "so") or by saying it
+ * persists ("all the time"), lowered by a softener ("a bit"). A negator a few words before cancels
+ * it; "not anxious anymore" reads as feeling better.
+ */
+export function readEmotions(text: string): EmotionReading[] {
+  const found = new Map<Emotion, EmotionReading>();
+  const add = (reading: EmotionReading) => {
+    const had = found.get(reading.emotion);
+    if (!had || reading.intensity > had.intensity) found.set(reading.emotion, reading);
+  };
   for (const tokens of clauses(text)) {
-    // "not anxious anymore" is relief, not anxiety.
     const lapsed = tokens.includes('anymore') || findPhrase(tokens, 'no longer') >= 0;
+    const persistent = PERSISTENT.some((p) => findPhrase(tokens, p) >= 0);
     for (const [emotion, phrases] of EMOTION_LIST) {
-      for (const phrase of phrases) {
+      let best: EmotionReading | undefined;
+      let denied = false;
+      for (const [phrase, tier] of phrases) {
         const at = findPhrase(tokens, phrase);
         if (at < 0) continue;
         let negated = false;
         for (let i = Math.max(0, at - NEGATION_WINDOW); i < at; i++) negated ||= negates(tokens, i);
-        if (!negated) found.add(emotion);
-        else if (lapsed && !POSITIVE.has(emotion)) found.add('better');
-        break;
+        if (negated) {
+          denied = true;
+          continue;
+        }
+        const before = tokens.slice(Math.max(0, at - 2), at);
+        let intensity: number = TIER_WEIGHT[tier]!;
+        const strong = before.find((w) => INTENSIFIERS.has(w));
+        if (strong) intensity += 0.15;
+        if (before.some((w) => SOFTENERS.has(w))) intensity -= 0.2;
+        if (persistent && !POSITIVE.has(emotion)) intensity += 0.1;
+        const reading = {
+          emotion,
+          intensity: round2(Math.min(1, Math.max(0.1, intensity))),
+          words: strong ? `${strong} ${phrase}` : phrase,
+        };
+        if (!best || reading.intensity > best.intensity) best = reading;
       }
+      if (best) add(best);
+      else if (denied && lapsed && !POSITIVE.has(emotion))
+        add({ emotion: 'better', intensity: 0.5, words: tokens.join(' ') });
     }
   }
-  return [...found];
+  return [...found.values()];
+}
+
+export function detectEmotions(text: string): Emotion[] {
+  return readEmotions(text).map((r) => r.emotion);
+}
+
+/**
+ * How distressed a message reads, 0–1: the difficult feelings combined (each one adds to what
+ * the others leave), so two moderate feelings read as more distress than either alone. Relief
+ * is the same over the positive feelings.
+ */
+export function distressOf(readings: readonly EmotionReading[]): {
+  distress: number;
+  relief: number;
+} {
+  const combine = (xs: number[]) => round2(1 - xs.reduce((left, x) => left * (1 - x), 1));
+  return {
+    distress: combine(readings.filter((r) => !POSITIVE.has(r.emotion)).map((r) => r.intensity)),
+    relief: combine(readings.filter((r) => POSITIVE.has(r.emotion)).map((r) => r.intensity)),
+  };
 }
 
 export function detectTopics(text: string): Topic[] {
@@ -141,6 +258,52 @@ export function joinList(items: readonly string[]): string {
 export function goalPhrase(goal: string): string {
   const g = goal.trim().replace(/[.!?]+$/, '');
   return /^[A-Z][a-z]/.test(g) ? g[0]!.toLowerCase() + g.slice(1) : g;
+}
+
+const GOAL_VERBS = new Set(
+  'reduce improve manage build increase decrease learn practise practice develop find get set stop start sleep feel cope understand explore identify make take create work plan address overcome handle lower boost strengthen establish prepare talk reconnect return exercise eat challenge spend keep'.split(
+    ' ',
+  ),
+);
+function gerund(verb: string): string {
+  if (verb.endsWith('ie')) return `${verb.slice(0, -2)}ying`;
+  if (/[^aeiou]e$/.test(verb)) return `${verb.slice(0, -1)}ing`;
+  if (/^[^aeiou]*[aeiou][^aeiouwxy]$/.test(verb)) return `${verb}${verb.at(-1)}ing`;
+  return `${verb}ing`;
+}
+
+/** A goal as an aim to name in a sentence: "Reduce anxiety at work" → "reducing anxiety at work". */
+export function goalAim(goal: string): string {
+  const phrase = goalPhrase(goal);
+  const [first = '', ...rest] = phrase.split(' ');
+  return GOAL_VERBS.has(first) ? [gerund(first), ...rest].join(' ') : phrase;
+}
+
+const STOP_WORDS = new Set(
+  'about after again also being better between could doing during feel feeling from have into just know less like more most much over really some than that them then there these they thing things this those through want what when where which while with would your'.split(
+    ' ',
+  ),
+);
+const stems = (text: string) =>
+  new Set(
+    (text.toLowerCase().match(/[a-z]+/g) ?? [])
+      .filter((w) => w.length >= 4 && !STOP_WORDS.has(w))
+      .map((w) => w.slice(0, 5)),
+  );
+
+/**
+ * How closely a client message touches a goal: shared difficult feelings and parts of life count
+ * most ("anxious about my boss" and "Reduce anxiety at work"), then shared word stems.
+ */
+export function goalOverlap(goal: string, text: string): number {
+  const feelings = new Set(detectEmotions(goal).filter((e) => !POSITIVE.has(e)));
+  const topics = new Set(detectTopics(goal));
+  const words = stems(goal);
+  let score = 0;
+  for (const e of detectEmotions(text)) if (feelings.has(e)) score += 2;
+  for (const t of detectTopics(text)) if (topics.has(t)) score += 2;
+  for (const w of stems(text)) if (words.has(w)) score += 1;
+  return score;
 }
 
 /** Coping techniques a client may report using, each with how a report names it. */
@@ -256,6 +419,7 @@ const EMOTION_SUBJECT: Record<Emotion, RatingSubject> = {
   angry: 'anger',
   frustrated: 'anger',
   tired: 'tiredness',
+  ashamed: 'sadness',
   hopeful: 'mood',
   better: 'mood',
 };

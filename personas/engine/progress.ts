@@ -90,7 +90,7 @@ const normalise = (area: string) =>
     .replace(/^_|_$/g, '');
 
 const ANXIOUS: ReadonlySet<Emotion> = new Set<Emotion>(['anxious', 'stressed', 'overwhelmed']);
-const LOW: ReadonlySet<Emotion> = new Set<Emotion>(['sad', 'lonely', 'tired']);
+const LOW: ReadonlySet<Emotion> = new Set<Emotion>(['sad', 'lonely', 'tired', 'ashamed']);
 
 /** How the report names a topic, in the third person. */
 const TOPIC_LABEL: Record<Topic, string> = {

@@ -13,6 +13,14 @@ export type SenderType = 'client' | 'persona' | 'facilitator';
 export interface Turn {
   sender_type: SenderType;
   content: string;
+  /** The stored message's id, when the turn comes from the transcript; analysis cites it. */
+  id?: string;
+}
+
+/** Where a finding comes from: a client message and the words in it that show it. */
+export interface Evidence {
+  message_id: string;
+  excerpt: string;
 }
 
 /** opening: the session just started; response: answer the client; wrap_up: time is nearly up. */
@@ -67,6 +75,8 @@ export interface Insight {
   type: 'pattern' | 'progress' | 'concern' | 'strength' | 'risk';
   text: string;
   confidence: number;
+  /** The client messages the insight was read from. */
+  evidence?: Evidence[];
 }
 
 export interface AnalysisInput {
@@ -83,6 +93,10 @@ export interface SessionAnalysis {
   insights: Insight[];
   mood_analysis: { primary: string; secondary: string; confidence: number };
   recommended_focus_areas: string[];
+  /** For each key point, in order, the client messages it was read from (the spec's key points are plain strings). */
+  key_point_evidence?: { key_point: string; evidence: Evidence[] }[];
+  /** The client messages that express the primary mood. */
+  mood_evidence?: Evidence[];
 }
 
 export interface PersonaEngine {

@@ -1,6 +1,7 @@
 /**
- * How each kind of persona speaks in the local engine: the therapeutic move it makes after
- * reflecting the client, and the small style adjustments driven by `communication_style`.
+ * How a persona speaks in the local engine: its approach, the style adjustments driven by
+ * `communication_style` (formality → register, complexity → vocabulary), and the rotation that
+ * picks wording by session and turn so that a session never hears the same sentence twice.
  */
 import type { Persona } from '../schema';
 
@@ -14,71 +15,67 @@ export function approachOf(persona: Persona): Approach {
   return persona.type === 'counselor' ? 'person_centered' : 'cbt';
 }
 
-interface Move {
-  name: string;
-  prompts: readonly string[];
-}
-
-export const MOVES: Record<Approach, Move> = {
-  cbt: {
-    name: 'socratic_question',
-    prompts: [
-      'When that feeling was strongest, what thought was going through your mind?',
-      'What evidence supports that thought, and what evidence does not quite fit it?',
-      'If a friend described this situation to you, what would you say to them?',
-      'How likely is the outcome you fear, and how would you cope if it did happen?',
-    ],
-  },
-  behavioral: {
-    name: 'functional_analysis',
-    prompts: [
-      'What happened just before you noticed this, and what happened right after?',
-      'When this comes up, what do you usually do, and what does that get you in the short term?',
-      'How often did this happen over the past week? A rough count is fine.',
-      'What is one small, observable step we could reinforce this week, and how would you reward it?',
-    ],
-  },
-  person_centered: {
-    name: 'reflection',
-    prompts: [
-      'What is that like for you?',
-      'Take your time. What feels most important about this for you right now?',
-      'What do you notice in yourself as you talk about it?',
-      'There is no right or wrong answer here. What would you like me to understand about it?',
-    ],
-  },
-  motivational: {
-    name: 'evoke_change_talk',
-    prompts: [
-      'What would you like to be different, and why does that matter to you?',
-      'On a scale from 0 to 10, how important is this change to you? What makes it that number and not a lower one?',
-      'What have you tried before that helped, even a little?',
-      'If things went the way you hope, what would the next few months look like?',
-    ],
-  },
-};
-
-export const VALIDATIONS = [
-  'That sounds really hard.',
-  'That makes sense, given what you are dealing with.',
-  'Thank you for trusting me with that.',
-];
-
 const CONTRACTIBLE =
-  /\b(I am|[Yy]ou are|[Ww]e are|[Ii]t is|[Tt]hat is|[Ww]hat is|[Tt]here is|[Ll]et us|(I|[Yy]ou|[Ww]e) will|do(es)? not)\b/g;
+  /\b(I am|I would|[Yy]ou are|[Ww]e are|[Ii]t is|[Tt]hat is|[Ww]hat is|[Tt]here is|[Ll]et us|(I|[Yy]ou|[Ww]e) will|do(es)? not)\b/g;
 const SHORT: Record<string, string> = {
   am: "'m",
   are: "'re",
   is: "'s",
   us: "'s",
   will: "'ll",
+  would: "'d",
   not: "n't",
 };
 
-/** Informal personas (formality below 0.5) speak with contractions. */
+// Register: an informal persona speaks casually, a formal one avoids casual words.
+const INFORMAL: [RegExp, string][] = [
+  [/\bHello\b/g, 'Hi'],
+  [/\bThank you\b/g, 'Thanks'],
+  [/\bthank you\b/g, 'thanks'],
+  [/\bperhaps\b/g, 'maybe'],
+  [/\bPerhaps\b/g, 'Maybe'],
+  [/\bsomewhat\b/g, 'a bit'],
+  [/\bcannot\b/g, "can't"],
+  [/\bwould you be willing to\b/g, 'could you'],
+  [/\bWould you be willing to\b/g, 'Could you'],
+];
+const FORMAL: [RegExp, string][] = [
+  [/\bmaybe\b/g, 'perhaps'],
+  [/\bMaybe\b/g, 'Perhaps'],
+  [/\ba bit\b/g, 'somewhat'],
+  [/\bokay\b/g, 'all right'],
+  [/\bkind of\b/g, 'rather'],
+  [/\bstuff\b/g, 'things'],
+  [/\bHi\b/g, 'Hello'],
+];
+// Vocabulary: a persona with low complexity says it in everyday words.
+const PLAIN: [RegExp, string][] = [
+  [/\bconsider\b/g, 'think about'],
+  [/\bidentify\b/g, 'spot'],
+  [/\bparticularly\b/g, 'really'],
+  [/\bapproximately\b/g, 'about'],
+  [/\bdifficult\b/g, 'hard'],
+  [/\bcircumstances\b/g, 'things'],
+  [/\bsignificant\b/g, 'big'],
+  [/\bnevertheless\b/g, 'still'],
+];
+
+const swap = (text: string, pairs: [RegExp, string][]) =>
+  pairs.reduce((t, [re, to]) => t.replace(re, to), text);
+
+/**
+ * A sentence in the persona's register and vocabulary: formality below 0.5 speaks with
+ * contractions and casual words, 0.65 and above avoids casual words; complexity below 0.45 uses
+ * everyday words (sentence length is chosen where the reply is composed).
+ */
 export function styled(persona: Persona, text: string): string {
-  if (persona.communication_style.formality >= 0.5) return text;
-  return text.replace(CONTRACTIBLE, (m) => {
+  const { formality, complexity } = persona.communication_style;
+  let out = text;
+  if (complexity < 0.45) out = swap(out, PLAIN);
+  if (formality >= 0.65) out = swap(out, FORMAL);
+  if (formality >= 0.5) return out;
+  out = swap(out, INFORMAL);
+  return out.replace(CONTRACTIBLE, (m) => {
     const space = m.lastIndexOf(' ');
     return m.slice(0, space) + (SHORT[m.slice(space + 1)] ?? m.slice(space));
   });
@@ -98,3 +95,31 @@ export function fnv1a(text: string): number {
 export function pick<T>(items: readonly T[], sessionId: string, turn: number): T {
   return items[(fnv1a(sessionId) + turn) % items.length]!;
 }
+
+/**
+ * Sentences made of a head and a tail that step together with the turn. With coprime lengths the
+ * pair (head, tail) comes back only after heads × tails turns (Chinese remainder theorem), so a
+ * pool of 5 heads and 7 tails gives 35 turns without the same sentence twice, whatever else the
+ * reply holds.
+ */
+export interface Pool {
+  heads: readonly string[];
+  tails: readonly string[];
+}
+
+/** The pool's sentence for this session and turn, with `{name}` placeholders filled in. */
+export function rotate(
+  pool: Pool,
+  sessionId: string,
+  turn: number,
+  fill: Record<string, string> = {},
+): string {
+  const seed = fnv1a(sessionId);
+  const text =
+    pool.heads[(seed + turn) % pool.heads.length]! + pool.tails[(seed + turn) % pool.tails.length]!;
+  const filled = text.replace(/\{(\w+)\}/g, (_, name: string) => fill[name] ?? '');
+  return filled[0]!.toUpperCase() + filled.slice(1);
+}
+
+/** Turns a pool gives without repeating a sentence. */
+export const poolPeriod = (pool: Pool) => pool.heads.length * pool.tails.length;
