@@ -18,7 +18,13 @@ import type {
 } from '../personas/engine/types';
 import { crisisReply, type CrisisSettings } from '../personas/safety/crisis';
 import type { BatchRisk } from '../workflows/session-state';
-import { announceMessage, readTranscript, storeMessageOnce, type SessionRef } from './transcript';
+import {
+  announceMessage,
+  findMessage,
+  readTranscript,
+  storeMessageOnce,
+  type SessionRef,
+} from './transcript';
 
 /** Personas by id and, for custom ones, version (the one the session started with). */
 export interface PersonaLookup {
@@ -155,6 +161,14 @@ export function createPersonaActivities({
      */
     async respond(req: RespondRequest): Promise<Message> {
       const { session, message_id, seq, timestamp, in_reply_to, risk, ...replyRequest } = req;
+      // A retry after the write (say, the publish failed) must not pay for another LLM reply.
+      if (Context.current().info.attempt > 1) {
+        const written = await findMessage(store, message_id);
+        if (written) {
+          await announceMessage(bus, session, written);
+          return written;
+        }
+      }
       typing(session, true);
       try {
         const flagged = risk && { level: risk.level, categories: risk.categories };

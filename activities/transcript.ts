@@ -29,10 +29,7 @@ export async function storeMessageOnce(store: Store, message: StoredMessage): Pr
     stored = fresh;
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
-    const existing = await messages.findOne(
-      { _id: message.id },
-      { projection: { _id: 0, seq: 0 } },
-    );
+    const existing = await findMessage(store, message.id);
     if (!existing) throw err;
     stored = existing;
   }
@@ -40,6 +37,13 @@ export async function storeMessageOnce(store: Store, message: StoredMessage): Pr
   // Seq counts from 1 per session; past the one that marks the view full there is nothing to do.
   if (message.seq <= VIEW_MESSAGE_LIMIT + 1) await addMessageToView(store.db, stored);
   return stored;
+}
+
+/** A stored message by id, as the API shows it (no `seq`). */
+export async function findMessage(store: Store, id: string): Promise<Message | null> {
+  return store.db
+    .collection<MessageDoc>(COLLECTIONS.messages)
+    .findOne({ _id: id }, { projection: { _id: 0, seq: 0 } });
 }
 
 export async function announceMessage(

@@ -12,35 +12,13 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ALERT_SEVERITIES, RISK_CATEGORIES, type RiskCategory } from './schemas/safety';
+import { ALERT_SEVERITIES, RISK_CATEGORIES } from './schemas/safety';
+import { DEFAULT_CRISIS_SETTINGS } from '../personas/safety/resources';
 import { rateSchema } from './rate-limit/rate';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const alertSeverity = z.enum(ALERT_SEVERITIES);
-
-/** Defaults for English-speaking regions; deployments elsewhere set their own. */
-const DEFAULT_CRISIS_RESOURCES = [
-  {
-    name: '988 Suicide & Crisis Lifeline',
-    contact: 'call or text 988',
-    region: 'US',
-    for: ['suicide', 'self_harm', 'harm_to_others'] as RiskCategory[],
-  },
-  { name: 'Samaritans', contact: 'call 116 123', region: 'UK and Ireland' },
-  {
-    name: 'National Domestic Violence Hotline',
-    contact: 'call 1-800-799-7233 or text START to 88788',
-    region: 'US',
-    for: ['abuse'] as RiskCategory[],
-  },
-  {
-    name: 'National Domestic Abuse Helpline',
-    contact: 'call 0808 2000 247',
-    region: 'UK',
-    for: ['abuse'] as RiskCategory[],
-  },
-];
 
 export const LLM_PROVIDERS = ['local', 'openai', 'anthropic'] as const;
 const llmProvider = z.enum(LLM_PROVIDERS);
@@ -565,14 +543,14 @@ export const configSchema = z.object({
           }),
         )
         .min(1)
-        .default(DEFAULT_CRISIS_RESOURCES)
+        .default(DEFAULT_CRISIS_SETTINGS.crisis_resources)
         .describe(
           'Crisis lines the safe reply names (set them for your region in the config file). Emergency services are always mentioned.',
         ),
       emergency_number: z
         .string()
         .min(1)
-        .default('your local emergency number (911 in the US, 999 in the UK, 112 in the EU)')
+        .default(DEFAULT_CRISIS_SETTINGS.emergency_number)
         .describe('How the safe reply names emergency services.'),
     })
     .prefault({}),

@@ -243,9 +243,11 @@ describe('golden conversations with the local engine', () => {
     );
     const safety = c.replies[2]!;
     expect(safety.move).toBe('safety');
-    expect(meta(safety)).toMatchObject({ risk: true });
-    expect(safety.reply.content).toMatch(/emergency number or a crisis line/);
-    expect(safety.reply.content).toContain('I am an AI persona');
+    // The same reply (and screen) the runtime uses when it answers a crisis itself.
+    expect(meta(safety)).toMatchObject({ risk: { level: 'high', categories: ['suicide'] } });
+    expect(safety.reply.content).toMatch(/local emergency number/);
+    expect(safety.reply.content).toContain('988 Suicide & Crisis Lifeline');
+    expect(safety.reply.content).toMatch(/I('m| am) an AI persona/);
     expect(c.analysis.insights[0]).toMatchObject({ type: 'risk' });
     expect(c.analysis.recommended_focus_areas[0]).toBe(
       'Safety planning with a qualified professional',

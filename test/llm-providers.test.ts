@@ -109,6 +109,14 @@ describe('the prompt', () => {
     expect(system).toContain('About 25 minute(s) of the session remain.');
   });
 
+  it('tells the model what the risk screen heard below the crisis level, and nothing otherwise', () => {
+    const flagged = buildChat(
+      context({ risk: { level: 'medium', categories: ['self_harm'] } }),
+    ).system;
+    expect(flagged).toContain('The safety screen noted possible self harm (medium)');
+    expect(buildChat(context()).system).not.toContain('safety screen');
+  });
+
   it('turns recent turns into alternating messages that start and end with the user', () => {
     const { messages } = buildChat(
       context({

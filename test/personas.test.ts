@@ -237,7 +237,10 @@ describe('local persona engine', () => {
 
   it('meets self-harm language with crisis signposting instead of a technique', async () => {
     const reply = await engine.reply(ctx({ say: 'Sometimes I think about ending my life' }));
-    expect(reply.metadata).toMatchObject({ move: 'safety', risk: true });
+    expect(reply.metadata).toMatchObject({
+      move: 'safety',
+      risk: { level: 'high', categories: ['suicide'] },
+    });
     expect(reply.content).toMatch(/emergency/);
   });
 

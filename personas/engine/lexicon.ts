@@ -11,6 +11,8 @@
  * as clear distress. Comma-separated so the lists stay readable; a multi-word entry matches
  * consecutive tokens.
  */
+import { assessRisk } from '../safety/risk';
+import { atLeast } from '../../lib/schemas/safety';
 const EMOTION_WORDS = {
   anxious: [
     'uneasy, nervous, jittery, apprehensive, edgy, unsettled, butterflies',
@@ -111,15 +113,6 @@ const TOPIC_LIST = (Object.keys(TOPICS) as Topic[]).map((t) => [t, list(TOPICS[t
 
 const NEGATORS = new Set(['not', 'no', 'never', 'without', 'hardly', 'nor', 'neither']);
 const NEGATION_WINDOW = 3;
-const RISK =
-  /\b(suicid\w*|kill(ing)? myself|end(ing)? (my life|it all)|take my (own )?life|self[- ]?harm\w*|hurt(ing)? myself|cut(ting)? myself|want(ed)? to die|wish i (was|were) dead|better off dead|better off without me)\b/g;
-/** Said with a negation these are the risk: "I don't see the point in living". */
-const RISK_NEGATED =
-  /\b(no|not|don't|do not|can't|cannot|didn't|never) (\w+ ){0,2}(point|reason) (in|to|of) (living|live|going on|being alive|life)\b|\b(don't|do not|no longer) (\w+ )?(want|wish) to (live|be alive|be here|wake up)\b|\bnothing (left )?to live for\b/;
-/** "I would never hurt myself", "I'm not suicidal"; not "I don't know if I want to die". */
-const DENIAL =
-  /(\b(not|never|no)|n't) ((going|gonna|planning|trying|about|want|wanting|ever|feel|feeling|really|to|at all|would|will|i|am|been|be|do|actually)\s+)*$/;
-const HEDGE = /\b(know|sure|if|whether|why|unless|stop|help|think|thinking|thought)\b/;
 const ABOUT_ME =
   /\b(are you (really |actually )?(a |an )?(real|human|person|bot|robot|ai|machine|computer)|(am i|is this) (talking|speaking|chatting) (to|with) (a |an )?(real|human|person|bot|robot|ai|machine|computer)|is this (a |an )?(real person|human|bot|robot|ai))\b/;
 
@@ -230,22 +223,14 @@ export function detectTopics(text: string): Topic[] {
 }
 
 /**
- * Whether a message suggests a risk of self-harm. A plain denial in the same clause ("I would
- * never hurt myself", "I'm not suicidal") cancels a phrase; a hedged one ("I don't know if I
- * want to die") does not, and saying there is no point in living is itself the risk.
+ * Whether a message suggests a risk of suicide or self-harm, past or present (what analyses and
+ * progress reports flag for professional review). The words are read by the risk screen, so the
+ * engine, the analyses and the runtime's alerts agree on what counts.
  */
 export function mentionsRisk(text: string): boolean {
-  const lower = text.toLowerCase().replace(/[’‘]/g, "'");
-  if (RISK_NEGATED.test(lower)) return true;
-  for (const m of lower.matchAll(RISK)) {
-    const clause = lower
-      .slice(0, m.index)
-      .split(/[.,;:!?\n]|\bbut\b/)
-      .at(-1)!;
-    const denied = DENIAL.test(clause) && !HEDGE.test(clause);
-    if (!denied) return true;
-  }
-  return false;
+  return assessRisk(text).signals.some(
+    (s) => (s.category === 'suicide' || s.category === 'self_harm') && atLeast(s.level, 'medium'),
+  );
 }
 export const asksAboutIdentity = (text: string) => ABOUT_ME.test(text.toLowerCase());
 

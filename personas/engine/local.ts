@@ -7,6 +7,9 @@
  * every sentence comes from a rotating pool (phrases.ts), so a session does not hear the same
  * sentence twice, and one already said in the recent turns is stepped past.
  */
+import { assessRisk } from '../safety/risk';
+import { crisisReply, DEFAULT_CRISIS_SETTINGS } from '../safety/crisis';
+import { atLeast } from '../../lib/schemas/safety';
 import type { PersonaEngine, PersonaReply, ReplyContext, Turn } from './types';
 import type { Persona } from '../schema';
 import { analyzeSession } from './analysis';
@@ -16,7 +19,6 @@ import {
   goalOverlap,
   goalPhrase,
   joinList,
-  mentionsRisk,
   POSITIVE,
   topicPhrase,
   type EmotionReading,
@@ -33,16 +35,6 @@ import {
   type Technique,
 } from './techniques';
 import { approachOf, fnv1a, pick, rotate, styled, type Pool } from './voice';
-
-// A risk message gets crisis signposting, never a therapeutic move; leads vary so it never echoes.
-const SAFETY_LEADS = [
-  'I am really concerned by what you have shared, and your safety matters most right now.',
-  'What you are describing worries me, and I want to make sure you are safe.',
-];
-const SAFETY =
-  'I am an AI persona and cannot give crisis support, so please contact your local emergency ' +
-  'number or a crisis line now (for example 988 in the US, or Samaritans on 116 123 in the UK ' +
-  'and Ireland), or reach out to someone you trust who can be with you.';
 
 /** How a topic reads as the subject of a sentence ("It sounds like work is on your mind"). */
 const TOPIC_NOUN: Record<Topic, string> = {
@@ -202,10 +194,26 @@ function composeReply(ctx: ReplyContext): PersonaReply {
     move('opening');
     return opening(ctx, reply, directive);
   }
-  if (text && mentionsRisk(text))
+  // The runtime screens every message first and answers a crisis itself (ctx.risk then says what
+  // it found below that level). Called on its own, the engine gives the same crisis reply.
+  const risk = ctx.risk ? undefined : text ? assessRisk(text) : undefined;
+  if (risk && atLeast(risk.level, 'high'))
     return {
-      content: `${pick(SAFETY_LEADS, ctx.session_id, ctx.persona_turn)} ${SAFETY}`,
-      metadata: { ...reply.meta, move: 'safety', risk: true },
+      content: crisisReply(
+        {
+          persona,
+          categories: risk.categories,
+          critical: risk.level === 'critical',
+          session_id: ctx.session_id,
+          turn: ctx.persona_turn,
+        },
+        DEFAULT_CRISIS_SETTINGS,
+      ),
+      metadata: {
+        ...reply.meta,
+        move: 'safety',
+        risk: { level: risk.level, categories: risk.categories },
+      },
     };
 
   if (reading.asksIdentity) reply.from(P.IDENTITY, { type: persona.type });

@@ -50,7 +50,12 @@ function situation(ctx: ReplyContext): string {
       : ctx.kind === 'wrap_up' || ctx.wrap_up
         ? 'The session is nearly over: bring the conversation to a close, recap what came up against the goals, and ask what the client will take away.'
         : "Answer the client's latest message.";
-  return `${goals}${time}\n${now}`;
+  // Below the crisis level (above it the runtime answers, not the model), the model is told what
+  // the risk screen heard, so it stays in role but checks in with care.
+  const risk = ctx.risk
+    ? `\nThe safety screen noted possible ${ctx.risk.categories.map((c) => c.replace(/_/g, ' ')).join(', ') || 'distress'} (${ctx.risk.level}) in the client's words. Acknowledge it gently, ask how safe they feel, and do not probe for details.`
+    : '';
+  return `${goals}${time}\n${now}${risk}`;
 }
 
 /**

@@ -5,20 +5,10 @@
  */
 import type { Persona } from '../schema';
 import type { RiskCategory } from '../../lib/schemas/safety';
+import type { CrisisResource, CrisisSettings } from './resources';
 import { pick, styled } from '../engine/voice';
 
-export interface CrisisResource {
-  name: string;
-  contact: string;
-  region?: string | undefined;
-  /** The risks it serves; every risk when absent. */
-  for?: RiskCategory[] | undefined;
-}
-
-export interface CrisisSettings {
-  crisis_resources: CrisisResource[];
-  emergency_number: string;
-}
+export { DEFAULT_CRISIS_SETTINGS, type CrisisResource, type CrisisSettings } from './resources';
 
 export interface CrisisReplyInput {
   persona: Persona;
