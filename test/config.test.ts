@@ -25,6 +25,21 @@ describe('configuration', () => {
     expect(config.dev_stack.data_dir).toBe('.data');
   });
 
+  it('reloads a loaded configuration written back out, as processes hand it to their children', () => {
+    const config = loadConfig({
+      argv: [],
+      env: {},
+      overrides: { 'security.rate_limiting.per_ip': '42/hour', 'auth.jwt_secret': 'x'.repeat(40) },
+    });
+    const again = loadConfig({ argv: [], env: {}, file: yamlFile(JSON.stringify(config)) });
+    expect(again).toEqual(config);
+    expect(again.security.rate_limiting.per_ip).toEqual({
+      limit: 42,
+      window_ms: 3_600_000,
+      text: '42/hour',
+    });
+  });
+
   it('reads a YAML file given with --config, and environment variables override it', () => {
     const file = yamlFile('server:\n  port: 9100\nnats:\n  servers: [nats://10.0.0.1:4222]\n');
     const config = loadConfig({

@@ -30,14 +30,20 @@ export function parseRate(text: string): Rate | undefined {
 }
 
 /** A config value: `"<count>/<unit>"` or `"<count>/<n> <unit>s"`, e.g. `"10/minute"`, `"100/15 minutes"`. */
-export const rateSchema = z.string().transform((text, ctx): Rate => {
-  const rate = parseRate(text);
-  if (!rate) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'expected a rate like "1000/minute" (second, minute, hour or day)',
-    });
-    return z.NEVER;
-  }
-  return rate;
-});
+export const rateSchema = z
+  .preprocess(
+    // A loaded config written back out (e.g. handed to a child process as JSON) holds parsed rates.
+    (v) => (v && typeof v === 'object' && 'text' in v ? v.text : v),
+    z.string(),
+  )
+  .transform((text, ctx): Rate => {
+    const rate = parseRate(text);
+    if (!rate) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected a rate like "1000/minute" (second, minute, hour or day)',
+      });
+      return z.NEVER;
+    }
+    return rate;
+  });
