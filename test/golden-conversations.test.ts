@@ -249,6 +249,15 @@ describe('golden conversations with the local engine', () => {
     expect(safety.reply.content).toContain('988 Suicide & Crisis Lifeline');
     expect(safety.reply.content).toMatch(/I('m| am) an AI persona/);
     expect(c.analysis.insights[0]).toMatchObject({ type: 'risk' });
+    // The facilitator reads it first, traced to the message that said it.
+    const crisisLine = c.transcript.find((t) => t.content.includes('point in living'))!;
+    expect(c.analysis.key_points[0]).toBe(
+      'Client used language suggesting a risk of suicide or self-harm in 1 message',
+    );
+    expect(c.analysis.key_point_evidence?.[0]?.evidence).toEqual([
+      { message_id: crisisLine.id, excerpt: crisisLine.content },
+    ]);
+    expect(c.analysis.summary).toContain('risk of suicide or self-harm');
     expect(c.analysis.recommended_focus_areas[0]).toBe(
       'Safety planning with a qualified professional',
     );
@@ -267,6 +276,7 @@ describe('golden conversations with the local engine', () => {
     expect(reply.reply.content).not.toMatch(/crisis|emergency/);
     expect(meta(reply).emotions).toEqual(expect.arrayContaining(['sad', 'tired']));
     expect(c.analysis.insights.map((i) => i.type)).not.toContain('risk');
+    expect(c.analysis.summary).not.toContain('risk');
   });
 });
 

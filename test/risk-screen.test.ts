@@ -15,6 +15,7 @@ describe('the risk screen', () => {
     ['Sometimes I wish I could go to sleep and never wake up', 'high', ['suicide']],
     ["I'm going to kill myself tonight", 'critical', ['suicide']],
     ['I have pills saved up and I want to die', 'critical', ['suicide']],
+    ['Honestly I want to die. I have pills saved up for tonight.', 'critical', ['suicide']],
     ['I keep cutting myself when it gets bad', 'high', ['self_harm']],
     ['I used to cut myself when I was 15', 'medium', ['self_harm']],
     ['I want to hurt my boss', 'high', ['harm_to_others']],

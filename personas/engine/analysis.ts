@@ -133,8 +133,13 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
   const [early, late] = [messages.slice(0, third), messages.slice(-third)];
   const shift = messages.length >= 3 ? { from: mean(early), to: mean(late) } : undefined;
 
+  const flagged = messages.filter((m) => m.risk);
   const summary = [
     `In this session with ${input.persona.name}, the client sent ${n}.`,
+    // A facilitator reads this first: risk language outranks everything else in the summary.
+    flagged.length
+      ? `In ${plural(flagged.length, 'message')} the client used language suggesting a risk of suicide or self-harm, which needs professional review.`
+      : '',
     emotions.length
       ? `They mostly described feeling ${joinList(emotions.slice(0, 3))}.`
       : 'No strong emotions were expressed.',
@@ -153,6 +158,11 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
     .join(' ');
 
   const points: { key_point: string; evidence: Evidence[] }[] = [];
+  if (flagged.length)
+    points.push({
+      key_point: `Client used language suggesting a risk of suicide or self-harm in ${plural(flagged.length, 'message')}`,
+      evidence: flagged.map((m) => ({ message_id: m.id, excerpt: m.text })),
+    });
   for (const e of emotions.slice(0, 3)) {
     points.push({
       key_point: `Client expressed feeling ${e} in ${plural(count(e), 'message')}`,

@@ -125,7 +125,8 @@ export function assessRisk(text: string): RiskAssessment {
       else if (
         level === 'high' &&
         (rule.category === 'suicide' || rule.category === 'harm_to_others') &&
-        ACUTE.test(clause)
+        // A plan or a time anywhere in the message: "I want to die. I have pills saved up."
+        ACUTE.test(lower)
       )
         level = 'critical';
       signals.push({ category: rule.category, level, phrase: m[0] });
