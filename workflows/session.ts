@@ -22,9 +22,8 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SessionStoreActivities } from '../activities/session-store';
 import type { PersonaActivities } from '../activities/persona';
-import type { SafetyActivities } from '../activities/safety';
+import type { SessionActivities } from '../activities';
 import type { Message, Note, Session, SessionSpec } from '../lib/schemas/session';
 import type { SessionEventName } from '../lib/schemas/events';
 import type { ReplyKind, SenderType } from '../personas/engine/types';
@@ -88,7 +87,7 @@ export const FAILURE = { invalidTransition: 'InvalidTransition' } as const;
 
 // ---- activities ----
 
-const store = proxyLocalActivities<SessionStoreActivities & SafetyActivities>({
+const store = proxyLocalActivities<SessionActivities>({
   // Short bookkeeping against MongoDB and NATS: local activities save a server round trip each.
   // No attempt limit: while a store is down the write waits for it, so nothing accepted is dropped.
   startToCloseTimeout: '10 seconds',
@@ -166,18 +165,17 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         ...(msg.metadata ? { metadata: msg.metadata } : {}),
       };
       const seq = state.accept(message);
-      const stored = await store.recordMessage({ message: { ...message, seq }, session: ref });
-      // Only a stored message is answered: a reply never precedes what it replies to. The screen
-      // runs in the same write, so its alert is on the stream before anything that follows.
-      if (message.sender_type === 'client') {
-        const risk = patched(RISK_SCREEN_PATCH)
-          ? await store.screenMessage({
-              session: ref,
-              message: { id: message.id, content: message.content },
-            })
-          : undefined;
+      const input = { message: { ...message, seq }, session: ref };
+      // Only a stored message is answered: a reply never precedes what it replies to. A client
+      // message is screened for risk in the same write, so its alert is on the stream before
+      // anything that follows.
+      if (message.sender_type === 'client' && patched(RISK_SCREEN_PATCH)) {
+        const { message: stored, risk } = await store.recordClientMessage(input);
         state.awaitReply(message, risk);
+        return stored;
       }
+      const stored = await store.recordMessage(input);
+      if (message.sender_type === 'client') state.awaitReply(message);
       return stored;
     });
   };
