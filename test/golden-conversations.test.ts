@@ -487,3 +487,42 @@ describe('the clinical reading', () => {
     }
   });
 });
+
+describe('the analysis of a long session', () => {
+  it('cites a few messages per finding, spread over the session, so its size does not grow with the transcript', async () => {
+    const lines = Array.from(
+      { length: 600 },
+      (_, i) =>
+        `Message ${i}: work has been stressful, I feel anxious before meetings and I always mess things up. ${'More detail. '.repeat(i % 40)}`,
+    );
+    const transcript: Turn[] = lines.flatMap((content, i) => [
+      { sender_type: 'client' as const, content, id: `m_c${i}` },
+      { sender_type: 'persona' as const, content: 'Tell me more.', id: `m_p${i}` },
+    ]);
+    const analysis = await engine.analyze({
+      session_id: 's_long',
+      persona: persona('dr_morgan_hayes'),
+      goals: ['Reduce anxiety before meetings'],
+      transcript,
+    });
+    const cited = [
+      ...(analysis.key_point_evidence ?? []).map((k) => k.evidence),
+      ...analysis.insights.map((i) => i.evidence ?? []),
+      analysis.mood_evidence ?? [],
+    ];
+    expect(cited.length).toBeGreaterThan(3);
+    for (const evidence of cited) {
+      expect(evidence.length).toBeLessThanOrEqual(5);
+      for (const e of evidence) {
+        expect(e.excerpt.length).toBeLessThanOrEqual(240);
+        expect(transcript.find((t) => t.id === e.message_id)?.content).toContain(e.excerpt);
+      }
+    }
+    // The anxious feeling runs through the whole session: its evidence spans it.
+    const anxious = analysis.key_point_evidence!.find((k) => k.key_point.includes('anxious'))!;
+    expect(anxious.evidence.map((e) => e.message_id)).toEqual(
+      expect.arrayContaining(['m_c0', 'm_c599']),
+    );
+    expect(JSON.stringify(analysis).length).toBeLessThan(16_000);
+  });
+});

@@ -82,9 +82,33 @@ function read(id: string, text: string): ClientMessage {
   };
 }
 
+/**
+ * Evidence cites at most this many messages per finding, spread over the session (first and
+ * last included). A long session would otherwise store and publish every matching message with
+ * every finding: a 1,000-message session came to 650 KB of analysis, past what the session
+ * document and the `session.ended` event should carry, and seconds of CPU to find excerpts.
+ */
+export const MAX_EVIDENCE = 5;
+/** Longer messages are cited by their first sentence that shows the finding, cut to this. */
+const MAX_EXCERPT = 240;
+
+export function cite<T>(items: readonly T[], max = MAX_EVIDENCE): T[] {
+  if (items.length <= max) return [...items];
+  return Array.from(
+    { length: max },
+    (_, i) => items[Math.round((i * (items.length - 1)) / (max - 1))]!,
+  );
+}
+
+const cut = (text: string) => (text.length <= MAX_EXCERPT ? text : text.slice(0, MAX_EXCERPT));
+const whole = (m: { id: string; text: string }): Evidence => ({
+  message_id: m.id,
+  excerpt: cut(m.text),
+});
+
 /** The first sentence of a message that shows something, else the whole message. */
 function excerpt(m: ClientMessage, shows: (sentence: string) => boolean): Evidence {
-  return { message_id: m.id, excerpt: sentences(m.text).find(shows) ?? m.text };
+  return { message_id: m.id, excerpt: cut(sentences(m.text).find(shows) ?? m.text) };
 }
 
 const feels = (e: Emotion) => (s: string) => readEmotions(s).some((r) => r.emotion === e);
@@ -105,18 +129,20 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
 
   const count = (e: Emotion) => emotionCounts.get(e) ?? 0;
   const withEmotion = (e: Emotion) =>
-    messages
-      .filter((m) => m.emotions.some((r) => r.emotion === e))
-      .map((m) => excerpt(m, feels(e)));
+    cite(messages.filter((m) => m.emotions.some((r) => r.emotion === e))).map((m) =>
+      excerpt(m, feels(e)),
+    );
   const withTopic = (t: Topic) =>
-    messages
-      .filter((m) => m.topics.includes(t))
-      .map((m) => excerpt(m, (s) => detectTopics(s).includes(t)));
+    cite(messages.filter((m) => m.topics.includes(t))).map((m) =>
+      excerpt(m, (s) => detectTopics(s).includes(t)),
+    );
   const withDistortion = (d: Distortion) =>
-    messages.flatMap((m) =>
-      m.distortions
-        .filter((x) => x.distortion === d)
-        .map((x) => ({ message_id: m.id, excerpt: x.excerpt })),
+    cite(
+      messages.flatMap((m) =>
+        m.distortions
+          .filter((x) => x.distortion === d)
+          .map((x) => ({ message_id: m.id, excerpt: cut(x.excerpt) })),
+      ),
     );
 
   const primaryCount = emotions[0] ? count(emotions[0]) : 0;
@@ -161,7 +187,7 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
   if (flagged.length)
     points.push({
       key_point: `Client used language suggesting a risk of suicide or self-harm in ${plural(flagged.length, 'message')}`,
-      evidence: flagged.map((m) => ({ message_id: m.id, excerpt: m.text })),
+      evidence: cite(flagged).map(whole),
     });
   for (const e of emotions.slice(0, 3)) {
     points.push({
@@ -202,9 +228,9 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
   input.goals.forEach((goal, i) => {
     points.push({
       key_point: `Goal for the session: ${goals[i]}`,
-      evidence: messages
-        .filter((m) => goalOverlap(goal, m.text) >= 2)
-        .map((m) => excerpt(m, (s) => goalOverlap(goal, s) >= 2)),
+      evidence: cite(messages.filter((m) => goalOverlap(goal, m.text) >= 2)).map((m) =>
+        excerpt(m, (s) => goalOverlap(goal, s) >= 2),
+      ),
     });
   });
 
@@ -236,7 +262,7 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
         'risk',
         0.9,
         'Client language suggests a risk of self-harm: needs professional review.',
-        risky.map((m) => ({ message_id: m.id, excerpt: m.text })),
+        cite(risky).map(whole),
       ),
     recurring &&
       insight(
@@ -264,7 +290,7 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
         'progress',
         round2(Math.min(0.85, 0.5 + (shift.from - shift.to) / 2)),
         `Distress in the client's words eased from ${shift.from} in the first messages to ${shift.to} in the last (0–1).`,
-        [...early, ...late].map((m) => ({ message_id: m.id, excerpt: m.text })),
+        [...cite(early, 2), ...cite(late, 3)].map(whole),
       ),
     ratedDrop &&
       /down from/.test(ratedDrop[1].key_point) &&
@@ -283,7 +309,7 @@ export function analyzeSession(input: AnalysisInput): SessionAnalysis {
         'strength',
         0.5,
         `Client engaged actively, sending ${n}.`,
-        [messages[0]!, last!].map((m) => ({ message_id: m.id, excerpt: m.text })),
+        [messages[0]!, last!].map(whole),
       ),
   ].filter((i): i is Insight => Boolean(i));
 
