@@ -59,7 +59,7 @@ const sentences = (text: string) =>
   (text.match(/[^.!?;\n]+[.!?]*/g) ?? [text]).map((s) => s.trim()).filter(Boolean);
 
 /** One client message read for the analysis. */
-interface ClientMessage {
+export interface ClientMessage {
   id: string;
   text: string;
   emotions: EmotionReading[];
@@ -113,10 +113,31 @@ function excerpt(m: ClientMessage, shows: (sentence: string) => boolean): Eviden
 
 const feels = (e: Emotion) => (s: string) => readEmotions(s).some((r) => r.emotion === e);
 
-export function analyzeSession(input: AnalysisInput): SessionAnalysis {
-  const messages = input.transcript.flatMap((t, i) =>
+/** The client's messages, read one by one (the costly part of an analysis). */
+function readAll(input: AnalysisInput): ClientMessage[] {
+  return input.transcript.flatMap((t, i) =>
     t.sender_type === 'client' ? [read(t.id ?? `${input.session_id}#${i + 1}`, t.content)] : [],
   );
+}
+
+/**
+ * The same reading in slices, yielding to the event loop between them: the persona worker
+ * analysing a long session (about 0.5 ms a message) keeps writing other sessions' replies.
+ */
+export async function readClientMessages(input: AnalysisInput): Promise<ClientMessage[]> {
+  const out: ClientMessage[] = [];
+  for (const [i, t] of input.transcript.entries()) {
+    if (t.sender_type !== 'client') continue;
+    out.push(read(t.id ?? `${input.session_id}#${i + 1}`, t.content));
+    if (out.length % 25 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return out;
+}
+
+export function analyzeSession(
+  input: AnalysisInput,
+  messages: ClientMessage[] = readAll(input),
+): SessionAnalysis {
   const perMessage = messages.map((m) => m.emotions.map((e) => e.emotion));
   const emotionCounts = tally(perMessage);
   const topicCounts = tally<Topic>(messages.map((m) => m.topics));

@@ -12,7 +12,7 @@ import { crisisReply, DEFAULT_CRISIS_SETTINGS } from '../safety/crisis';
 import { atLeast } from '../../lib/schemas/safety';
 import type { PersonaEngine, PersonaReply, ReplyContext, Turn } from './types';
 import type { Persona } from '../schema';
-import { analyzeSession } from './analysis';
+import { analyzeSession, readClientMessages } from './analysis';
 import { DISTORTION_GIST, DISTORTION_LABEL } from './distortions';
 import {
   goalAim,
@@ -55,7 +55,7 @@ export function createLocalEngine(): PersonaEngine {
   return {
     name: 'local',
     reply: async (ctx) => composeReply(ctx),
-    analyze: async (input) => analyzeSession(input),
+    analyze: async (input) => analyzeSession(input, await readClientMessages(input)),
   };
 }
 
