@@ -64,9 +64,9 @@ export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promis
     // The load comes from one address and one user: limits high enough never to refuse it, but
     // still counted, so their cost stays in the figures.
     SMARTSTEPS_SECURITY__RATE_LIMITING__GLOBAL: '100000000/minute',
-    SMARTSTEPS_SECURITY__RATE_LIMITING__PER_IP: '100000000/minute',
-    SMARTSTEPS_SECURITY__RATE_LIMITING__PER_ROLE__ADMIN: '100000000/minute',
-    SMARTSTEPS_SECURITY__RATE_LIMITING__PER_API_KEY: '100000000/minute',
+    SMARTSTEPS_SECURITY__RATE_LIMITING__DEFAULT_LIMIT: '100000000/minute',
+    SMARTSTEPS_SECURITY__RATE_LIMITING__PER_USER__ADMIN: '100000000/minute',
+    SMARTSTEPS_SECURITY__API_KEYS__RATE_LIMITING__RATE: '100000000/minute',
     // One login must outlast the run (the bench does not refresh its token).
     SMARTSTEPS_AUTH__ACCESS_TOKEN_TTL_SECONDS: String(
       Math.min(86_400, Math.max(900, Math.ceil(opts.tokenTtlSeconds))),

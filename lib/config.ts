@@ -277,39 +277,40 @@ export const configSchema = z.object({
       rate_limiting: z
         .object({
           enabled: z.boolean().default(true).describe('Turns every limit below on or off.'),
+          default_limit: rateSchema
+            .prefault('100/minute')
+            .describe(
+              'Requests from one client address, to any endpoint (counted before authentication).',
+            ),
           global: rateSchema
             .prefault('6000/minute')
-            .describe('All requests to the API, across every instance.'),
-          per_ip: rateSchema
-            .prefault('1200/minute')
-            .describe('Requests from one client address (before authentication).'),
-          per_role: z
-            .object({
-              admin: rateSchema.prefault('1200/minute'),
-              facilitator: rateSchema.prefault('600/minute'),
-              viewer: rateSchema.prefault('300/minute'),
-            })
-            .prefault({})
-            .describe('Requests of one signed-in user, by role.'),
-          per_api_key: rateSchema
-            .prefault('1000/minute')
-            .describe('Requests made with one API key (the spec\'s `rate: "1000/minute"`).'),
-          endpoints: z
+            .describe('All requests to the API together, across every instance.'),
+          per_endpoint: z
             .record(
               z
                 .string()
                 .regex(
-                  /^(GET|POST|PUT|PATCH|DELETE) \/\S*$/,
-                  'must be "<METHOD> <path>", e.g. "POST /api/v1/auth/login"',
+                  /^((GET|POST|PUT|PATCH|DELETE) )?\/\S*$/,
+                  'must be a path, optionally after a method, e.g. "/api/v1/auth/login"',
                 ),
               rateSchema,
             )
-            .prefault({
-              'POST /api/v1/auth/login': '10/minute',
-              'POST /api/v1/auth/refresh': '60/minute',
+            .prefault({ '/api/v1/auth/login': '20/minute', '/api/v1/auth/refresh': '60/minute' })
+            .describe(
+              'Stricter limits for single endpoints (a path, any method; or "POST /path"), counted per client address.',
+            ),
+          per_user: z
+            .object({
+              default: rateSchema.prefault('1000/hour'),
+              admin: rateSchema.prefault('5000/hour'),
+              facilitator: rateSchema.optional(),
+              viewer: rateSchema.optional(),
             })
-            .describe('Stricter limits for single endpoints, counted per client address.'),
-          allow_ips: z
+            .prefault({})
+            .describe(
+              'Requests of one signed-in user: by role when the role is listed, else `default`.',
+            ),
+          ip_whitelist: z
             .array(z.string().min(1))
             .default([])
             .describe(
@@ -353,6 +354,44 @@ export const configSchema = z.object({
                 .min(1)
                 .default(15)
                 .describe('How long a username stays locked after too many failures.'),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
+      api_keys: z
+        .object({
+          prefix: z
+            .literal('sk_ss_')
+            .default('sk_ss_')
+            .describe('The API key prefix (fixed by the key format; listed as the spec shows it).'),
+          length: z
+            .literal(32)
+            .default(32)
+            .describe('Random characters after the prefix (fixed by the key format).'),
+          expiration: z
+            .object({
+              enabled: z
+                .boolean()
+                .default(true)
+                .describe('New keys expire unless a request asks otherwise.'),
+              days: z.coerce
+                .number()
+                .int()
+                .min(1)
+                .max(3650)
+                .default(90)
+                .describe('Expiry of a new API key when none is given.'),
+            })
+            .prefault({}),
+          rate_limiting: z
+            .object({
+              enabled: z
+                .boolean()
+                .default(true)
+                .describe('Limit the requests made with one API key.'),
+              rate: rateSchema
+                .prefault('1000/minute')
+                .describe('Requests per API key (instead of the per-user limits).'),
             })
             .prefault({}),
         })
@@ -695,13 +734,6 @@ export const configSchema = z.object({
         .describe('Lifetime of a refresh token; each refresh issues a new one (rotation).'),
       api_keys: z
         .object({
-          default_expiry_days: z.coerce
-            .number()
-            .int()
-            .min(0)
-            .max(3650)
-            .default(90)
-            .describe('Expiry of a new API key when none is given; 0 = never expires.'),
           cache_seconds: z.coerce
             .number()
             .int()

@@ -24,10 +24,10 @@ describe('rate limits', () => {
         'nats.servers': [nats.url],
         'security.rate_limiting.enabled': true,
         'security.rate_limiting.sync_interval_ms': 20,
-        'security.rate_limiting.per_ip': '100000/day',
-        'security.rate_limiting.per_role.facilitator': '5/day',
-        'security.rate_limiting.endpoints': {
-          'POST /api/v1/auth/login': '1000/day',
+        'security.rate_limiting.default_limit': '100000/day',
+        'security.rate_limiting.per_user.facilitator': '5/day',
+        'security.rate_limiting.per_endpoint': {
+          '/api/v1/auth/login': '1000/day',
           'POST /api/v1/auth/refresh': '3/day',
         },
         'security.rate_limiting.login.max_failures_per_account': 3,
@@ -89,7 +89,7 @@ describe('rate limits', () => {
       () =>
         second.limits.counters.count(
           `user:${user.userId}`,
-          rt.config.security.rate_limiting.per_role.facilitator,
+          rt.config.security.rate_limiting.per_user.facilitator!,
         ) === 3 || undefined,
     );
     expect((await list(user, second)).status).toBe(200);
@@ -101,7 +101,7 @@ describe('rate limits', () => {
       () =>
         rt.api.limits.counters.count(
           `user:${user.userId}`,
-          rt.config.security.rate_limiting.per_role.facilitator,
+          rt.config.security.rate_limiting.per_user.facilitator!,
         ) === 5 || undefined,
     );
     expect((await list(user, rt.api)).status).toBe(429);
@@ -176,10 +176,10 @@ describe('rate limits', () => {
           ...rt.config.security,
           rate_limiting: {
             ...limits,
-            allow_ips: ['127.0.0.0/8', '::1'],
+            ip_whitelist: ['127.0.0.0/8', '::1'],
             // Two requests a day would refuse the third, were the address not allowed.
-            per_role: {
-              ...limits.per_role,
+            per_user: {
+              ...limits.per_user,
               admin: { limit: 2, window_ms: 86_400_000, text: '2/day' },
             },
           },

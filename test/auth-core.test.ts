@@ -190,8 +190,9 @@ describe('auth configuration', () => {
       jwt_audience: 'smart-steps-api',
       access_token_ttl_seconds: 900,
       refresh_token_ttl_days: 14,
-      api_keys: { default_expiry_days: 90, cache_seconds: 30 },
+      api_keys: { cache_seconds: 30 },
     });
+    expect(ok.security.api_keys.expiration).toEqual({ enabled: true, days: 90 });
   });
 
   it('reads a password for scripts from SMARTSTEPS_PASSWORD, which is not a config key', () => {

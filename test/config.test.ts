@@ -29,15 +29,56 @@ describe('configuration', () => {
     const config = loadConfig({
       argv: [],
       env: {},
-      overrides: { 'security.rate_limiting.per_ip': '42/hour', 'auth.jwt_secret': 'x'.repeat(40) },
+      overrides: {
+        'security.rate_limiting.default_limit': '42/hour',
+        'auth.jwt_secret': 'x'.repeat(40),
+      },
     });
     const again = loadConfig({ argv: [], env: {}, file: yamlFile(JSON.stringify(config)) });
     expect(again).toEqual(config);
-    expect(again.security.rate_limiting.per_ip).toEqual({
+    expect(again.security.rate_limiting.default_limit).toEqual({
       limit: 42,
       window_ms: 3_600_000,
       text: '42/hour',
     });
+  });
+
+  it("reads the spec's security examples as written", () => {
+    // Verbatim from the technical reference ("API Key Management", "Rate Limiting").
+    const file = yamlFile(`
+security:
+  api_keys:
+    prefix: "sk_ss_"
+    length: 32
+    expiration:
+      enabled: true
+      days: 90
+    rate_limiting:
+      enabled: true
+      rate: "1000/minute"
+  rate_limiting:
+    enabled: true
+    default_limit: "100/minute"
+    per_endpoint:
+      "/api/v1/auth/login": "20/minute"
+      "/api/v1/auth/password/reset": "10/hour"
+    per_user:
+      default: "1000/hour"
+      admin: "5000/hour"
+    ip_whitelist: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+`);
+    const { security } = loadConfig({ argv: [], env: {}, file });
+    expect(security.api_keys.rate_limiting.rate).toMatchObject({ limit: 1000, window_ms: 60_000 });
+    expect(security.rate_limiting.default_limit).toMatchObject({ limit: 100, window_ms: 60_000 });
+    expect(security.rate_limiting.per_endpoint['/api/v1/auth/password/reset']).toMatchObject({
+      limit: 10,
+      window_ms: 3_600_000,
+    });
+    expect(security.rate_limiting.per_user.admin.limit).toBe(5000);
+    expect(security.rate_limiting.ip_whitelist).toHaveLength(3);
+    expect(() =>
+      loadConfig({ argv: [], env: { SMARTSTEPS_SECURITY__RATE_LIMITING__DEFAULT_LIMIT: 'lots' } }),
+    ).toThrow(/security\.rate_limiting\.default_limit: expected a rate like "1000\/minute"/);
   });
 
   it('reads a YAML file given with --config, and environment variables override it', () => {

@@ -21,7 +21,7 @@ export function createLimits(config: Config, bus: Bus): Limits {
   const guard = new LoginGuard(settings.login, counters, settings.enabled);
   return {
     counters,
-    limiter: new RateLimiter(settings, counters),
+    limiter: new RateLimiter(settings, config.security.api_keys.rate_limiting, counters),
     guard,
     start: async () => {
       if (!settings.enabled) return;

@@ -13,6 +13,7 @@ import type { Rate } from '../../lib/rate-limit/rate';
 import { addressMatcher, normaliseIp } from './addresses';
 
 type Limits = Config['security']['rate_limiting'];
+type KeyLimits = Config['security']['api_keys']['rate_limiting'];
 
 interface Check {
   key: string;
@@ -29,9 +30,10 @@ export class RateLimiter {
 
   constructor(
     private readonly limits: Limits,
+    private readonly keyLimits: KeyLimits,
     readonly counters: ClusterCounters,
   ) {
-    this.allowed = addressMatcher(limits.allow_ips);
+    this.allowed = addressMatcher(limits.ip_whitelist);
   }
 
   /** Koa middleware for the limits that need no credentials. */
@@ -44,13 +46,16 @@ export class RateLimiter {
       const ip = normaliseIp(ctx.ip);
       const checks: Check[] = [
         { key: 'global', rate: this.limits.global, scope: 'global' },
-        { key: `ip:${ip}`, rate: this.limits.per_ip, scope: 'ip' },
+        { key: `ip:${ip}`, rate: this.limits.default_limit, scope: 'ip' },
       ];
-      const endpoint = this.limits.endpoints[`${ctx.method} ${ctx.path}`];
-      if (endpoint)
+      // "POST /path" is more specific than "/path" (any method).
+      const named = [`${ctx.method} ${ctx.path}`, ctx.path].find(
+        (k) => this.limits.per_endpoint[k],
+      );
+      if (named)
         checks.push({
-          key: `ep:${ctx.method} ${ctx.path}:${ip}`,
-          rate: endpoint,
+          key: `ep:${named}:${ip}`,
+          rate: this.limits.per_endpoint[named]!,
           scope: 'endpoint',
         });
       this.apply(ctx, checks);
@@ -61,15 +66,15 @@ export class RateLimiter {
   /** The caller's own limit, once authentication says who it is. */
   forPrincipal(ctx: Koa.Context, principal: Principal): void {
     if (this.exempt(ctx)) return;
-    const check: Check =
-      principal.kind === 'api_key'
-        ? { key: `key:${principal.id}`, rate: this.limits.per_api_key, scope: 'api_key' }
-        : {
-            key: `user:${principal.id}`,
-            rate: this.limits.per_role[principal.role],
-            scope: 'user',
-          };
-    this.apply(ctx, [check]);
+    if (principal.kind === 'api_key') {
+      if (this.keyLimits.enabled)
+        this.apply(ctx, [
+          { key: `key:${principal.id}`, rate: this.keyLimits.rate, scope: 'api_key' },
+        ]);
+      return;
+    }
+    const rate = this.limits.per_user[principal.role] ?? this.limits.per_user.default;
+    this.apply(ctx, [{ key: `user:${principal.id}`, rate, scope: 'user' }]);
   }
 
   private exempt(ctx: Koa.Context): boolean {

@@ -92,7 +92,10 @@ export function apiKeyOptions(
   config: Config,
 ): Pick<ApiKeyStoreOptions, 'defaultExpiryDays' | 'cacheSeconds'> {
   return {
-    defaultExpiryDays: config.auth.api_keys.default_expiry_days,
+    // 0 = never expires.
+    defaultExpiryDays: config.security.api_keys.expiration.enabled
+      ? config.security.api_keys.expiration.days
+      : 0,
     cacheSeconds: config.auth.api_keys.cache_seconds,
   };
 }
