@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../lib/log';
 import { connectAll, type Connections } from '../lib/connections';
 import { createApp } from './app';
 import { createLimits, type Limits } from './limits';
+import { UserStore } from '../lib/auth/users';
 import { onShutdownSignal } from '../lib/process';
 import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
 import { requireJwtSecret } from '../lib/config';
@@ -45,7 +46,11 @@ export async function start(
     await connections.close();
     throw err;
   }
-  const limits = createLimits(config, connections.bus);
+  const users = new UserStore(connections.store.db);
+  const limits = createLimits(config, connections.bus, async (login) => {
+    const user = await users.findByLogin(login);
+    return user ? `u:${user.user_id}` : `n:${login}`;
+  });
   try {
     await limits.start();
   } catch (err) {

@@ -51,6 +51,7 @@ const COMMANDS: Record<string, Command> = {
       'smart-steps user create --username U --email E --role admin|facilitator|viewer [--password P]',
       'smart-steps user list [--json]',
       'smart-steps user reset-password --username U|EMAIL [--password P]',
+      'smart-steps user unlock --username U|EMAIL',
       '(password: --password, else SMARTSTEPS_PASSWORD, else asked for at a terminal)',
     ].join('\n       '),
     run: async (args) => {

@@ -6,10 +6,16 @@
  * Windows are a day long so a burst never straddles a window boundary mid-test (windows are
  * aligned to the clock, as every instance must agree on them).
  */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { start as startApi, type ApiServer } from '../api/server';
+import { UserStore } from '../lib/auth/users';
 import { httpClient, startRuntime, type Runtime, type SignedIn } from './helpers/runtime';
 import { quietLogger, waitFor } from './helpers/stack';
 import { startOwnNats, type OwnNats } from './helpers/own-nats';
+
+const ROOT = path.resolve(__dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'smart-steps.js');
 
 describe('rate limits', () => {
   let nats: OwnNats;
@@ -150,6 +156,29 @@ describe('rate limits', () => {
       ).toBe(429);
 
       expect((await login(bystander.email, bystander.password)).status).toBe(200);
+
+      // The lock is the account's, whichever name is typed.
+      const byName = await new UserStore(rt.api.connections.store.db).get(target.userId);
+      expect((await login(byName!.username, target.password)).status).toBe(429);
+
+      // An operator lifts it.
+      const unlocked = spawnSync(
+        process.execPath,
+        [BIN, 'user', 'unlock', '--username', username],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            SMARTSTEPS_STORAGE__CONNECTION__URI: rt.config.storage.connection.uri,
+            SMARTSTEPS_STORAGE__CONNECTION__DATABASE: rt.config.storage.connection.database,
+            SMARTSTEPS_NATS__SERVERS: nats.url,
+            SMARTSTEPS_LOGGING__LEVEL: 'warn',
+          },
+        },
+      );
+      expect(unlocked.stdout).toBe(`unlocked ${byName!.username}\n`);
+      expect((await login(username, target.password)).status).toBe(200);
     });
 
     it('treats an unknown username like a known one, so lock-outs reveal nothing', async () => {

@@ -2,7 +2,7 @@
 import type { Bus } from '../../lib/bus';
 import type { Config } from '../../lib/config';
 import { ClusterCounters } from '../../lib/rate-limit/counters';
-import { LoginGuard } from './login-guard';
+import { LoginGuard, type AccountOf } from './login-guard';
 import { RateLimiter } from './rate-limit';
 
 export { RateLimiter, LoginGuard };
@@ -15,10 +15,10 @@ export interface Limits {
   stop(): void;
 }
 
-export function createLimits(config: Config, bus: Bus): Limits {
+export function createLimits(config: Config, bus: Bus, accountOf: AccountOf): Limits {
   const settings = config.security.rate_limiting;
   const counters = new ClusterCounters(bus, settings.sync_interval_ms);
-  const guard = new LoginGuard(settings.login, counters, settings.enabled);
+  const guard = new LoginGuard(settings.login, counters, settings.enabled, accountOf);
   return {
     counters,
     limiter: new RateLimiter(settings, config.security.api_keys.rate_limiting, counters),

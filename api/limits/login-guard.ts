@@ -1,12 +1,14 @@
 /**
- * Login brute force: failures are counted per username and per client address (across API
- * instances). Past `max_failures_per_account` the username is locked for `lockout_minutes` — the
+ * Login brute force: failures are counted per account and per client address (across API
+ * instances). Past `max_failures_per_account` the account is locked for `lockout_minutes` — the
  * lock lives in a NATS KV bucket, so every instance refuses it — and past `max_failures_per_ip`
- * the address is throttled for the rest of the window. Usernames are counted whether or not they
- * exist, and only by hash, so neither the answers nor the bucket reveal which accounts exist.
+ * the address is throttled for the rest of the window. An account is its user id whichever of
+ * username or e-mail is typed; a login that names no user is counted under what was typed, the
+ * same way, so neither the answers nor the bucket (hashes only) reveal which accounts exist.
  */
 import { createHash } from 'node:crypto';
 import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Bus } from '../../lib/bus';
 import type { Config } from '../../lib/config';
 import { RateLimitedError } from '../../lib/errors';
@@ -15,6 +17,9 @@ import type { Rate } from '../../lib/rate-limit/rate';
 import { normaliseIp } from './addresses';
 
 type LoginLimits = Config['security']['rate_limiting']['login'];
+
+/** Which account a typed login names: `u:<user id>`, or `n:<login>` when it names no user. */
+export type AccountOf = (login: string) => Promise<string>;
 
 export const LOCKOUT_BUCKET = 'ss_login_lockouts';
 
@@ -26,6 +31,7 @@ export class LoginGuard {
     private readonly limits: LoginLimits,
     private readonly counters: ClusterCounters,
     private readonly enabled: boolean,
+    private readonly accountOf: AccountOf,
   ) {
     const window_ms = limits.window_minutes * 60_000;
     this.window = { limit: Number.MAX_SAFE_INTEGER, window_ms, text: '' };
@@ -43,7 +49,7 @@ export class LoginGuard {
   /** Refuses a login attempt for a locked username or a throttled address, before any password check. */
   async check(username: string, ip: string): Promise<void> {
     if (!this.enabled) return;
-    const until = await this.lockedUntil(username);
+    const until = await this.lockedUntil(await this.accountOf(username));
     if (until > Date.now()) {
       throw new RateLimitedError(
         'Too many failed logins for this username; it is locked for now',
@@ -65,15 +71,16 @@ export class LoginGuard {
   async failed(username: string, ip: string): Promise<void> {
     if (!this.enabled) return;
     this.counters.add(ipKey(ip), this.window);
-    const failures = this.counters.add(accountKey(username), this.window);
+    const key = accountKey(await this.accountOf(username));
+    const failures = this.counters.add(key, this.window);
     if (failures >= this.limits.max_failures_per_account && this.kv) {
       const until = Date.now() + this.limits.lockout_minutes * 60_000;
-      await this.kv.put(accountKey(username), JSON.stringify({ locked_until: until }));
+      await this.kv.put(key, JSON.stringify({ locked_until: until }));
     }
   }
 
-  private async lockedUntil(username: string): Promise<number> {
-    const entry = await this.kv?.get(accountKey(username));
+  private async lockedUntil(account: string): Promise<number> {
+    const entry = await this.kv?.get(accountKey(account));
     if (!entry || entry.operation !== 'PUT' || entry.length === 0) return 0;
     try {
       return entry.json<{ locked_until?: number }>().locked_until ?? 0;
@@ -85,6 +92,22 @@ export class LoginGuard {
 
 const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 const ipKey = (ip: string) => `login-fail:ip:${normaliseIp(ip)}`;
-/** KV keys allow a limited alphabet, and usernames are personal data: a hash of the normalised name. */
-const accountKey = (username: string) =>
-  'acct_' + createHash('sha256').update(username.trim().toLowerCase()).digest('hex').slice(0, 32);
+/** KV keys allow a limited alphabet, and logins are personal data: a hash of the account. */
+const accountKey = (account: string) =>
+  'acct_' + createHash('sha256').update(account.trim().toLowerCase()).digest('hex').slice(0, 32);
+
+/** Lifts a lock-out at once (`smart-steps user unlock`, a password reset). True if one was set. */
+export async function unlockAccount(nc: NatsConnection, userId: string): Promise<boolean> {
+  const key = accountKey(`u:${userId}`);
+  try {
+    const kv = await new Kvm(nc).open(LOCKOUT_BUCKET);
+    const entry = await kv.get(key);
+    if (!entry || entry.operation !== 'PUT') return false;
+    await kv.delete(key);
+    return true;
+  } catch (err) {
+    // No API has started with limits on yet, so nobody can be locked out.
+    if (/stream not found|bucket not found/i.test((err as Error).message)) return false;
+    throw err;
+  }
+}

@@ -1,7 +1,7 @@
 /**
- * `smart-steps user create|list|reset-password`: managing who can log in. Passwords are never
- * printed; a reset also ends the user's login sessions, so a stolen session dies with the old
- * password.
+ * `smart-steps user create|list|reset-password|unlock`: managing who can log in. Passwords are
+ * never printed; a reset also ends the user's login sessions, so a stolen session dies with the
+ * old password, and lifts a lock-out after failed logins (as `unlock` does on its own).
  */
 import { createLogger } from '../../lib/log';
 import { RevocationList } from '../../lib/auth/revocations';
@@ -11,6 +11,7 @@ import { UserStore } from '../../lib/auth/users';
 import { NotFoundError } from '../../lib/errors';
 import { ensureIndexes } from '../../lib/store/collections';
 import { UsageError } from '../index';
+import { unlockAccount } from '../../api/limits/login-guard';
 import {
   asUsage,
   commandConfig,
@@ -25,9 +26,10 @@ import {
 } from './support';
 
 export async function runUser(args: string[]): Promise<void> {
-  const [sub, rest] = subcommand(args, ['create', 'list', 'reset-password']);
+  const [sub, rest] = subcommand(args, ['create', 'list', 'reset-password', 'unlock']);
   if (sub === 'create') return create(rest);
   if (sub === 'list') return list(rest);
+  if (sub === 'unlock') return unlock(rest);
   return resetPassword(rest);
 }
 
@@ -68,6 +70,23 @@ async function list(args: string[]): Promise<void> {
   );
 }
 
+async function unlock(args: string[]): Promise<void> {
+  const flags = parseFlags(args, { username: { type: 'string' } });
+  const login = required(flags.username, 'username');
+  const config = commandConfig(args);
+  const { username, lifted } = await withStore(config, async ({ db }) => {
+    const user = await new UserStore(db).findByLogin(login);
+    if (!user) throw new NotFoundError(`no user '${login}'`);
+    const lifted = await withNats(config, async (nc) => {
+      // The lock lives in NATS: without it there is nothing this command can lift.
+      if (!nc) throw new UsageError('NATS is unreachable, so the lock-out cannot be lifted');
+      return unlockAccount(nc, user.user_id);
+    });
+    return { username: user.username, lifted };
+  });
+  process.stdout.write(lifted ? `unlocked ${username}\n` : `${username} was not locked out\n`);
+}
+
 async function resetPassword(args: string[]): Promise<void> {
   const flags = parseFlags(args, { username: { type: 'string' }, password: { type: 'string' } });
   const login = required(flags.username, 'username');
@@ -80,8 +99,9 @@ async function resetPassword(args: string[]): Promise<void> {
     const user = await users.findByLogin(login);
     if (!user) throw new NotFoundError(`no user '${login}'`);
     await asUsage(users.resetPassword(user.user_id, password));
-    const ended = await withNats(config, (nc) =>
-      revokeUserSessions(
+    const ended = await withNats(config, async (nc) => {
+      if (nc) await unlockAccount(nc, user.user_id);
+      return revokeUserSessions(
         db,
         new RevocationList(db, {
           nc,
@@ -90,8 +110,8 @@ async function resetPassword(args: string[]): Promise<void> {
         }),
         user.user_id,
         'password_reset',
-      ),
-    );
+      );
+    });
     return { username: user.username, ended };
   });
   const sessions = ended === 1 ? '1 login session' : `${ended} login sessions`;
