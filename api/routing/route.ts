@@ -9,7 +9,7 @@ import type { Middleware } from 'koa';
 import type { z } from 'zod';
 import type { Principal, Scope } from '../../lib/auth/roles';
 import { PermissionDeniedError } from '../../lib/errors';
-import { validate } from '../validate';
+import { NO_QUERY, validate } from '../validate';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** `public`; `authenticated` (any valid credentials); or the permission a caller must carry. */
@@ -108,7 +108,7 @@ export function mountRoutes(routes: AnyRoute[], hooks: MountHooks): Router {
       const run = async () => {
         const input = {
           params: def.params ? validate(def.params, ctx.params, 'path') : undefined,
-          query: def.query ? validate(def.query, ctx.query, 'query') : undefined,
+          query: validate(def.query ?? NO_QUERY, ctx.query, 'query'),
           body: def.body ? validate(def.body, ctx.state.body, 'body') : undefined,
           principal,
         };
