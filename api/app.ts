@@ -24,6 +24,7 @@ import { docsRoutes } from './routes/docs';
 import { mountRoutes, type AnyRoute } from './routing/route';
 import type { Principal } from '../lib/auth/roles';
 import type { Limits } from './limits';
+import { assertAllowedAddress, normaliseIp } from './limits/addresses';
 
 export interface AppDeps {
   config: Config;
@@ -82,7 +83,10 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
   });
   const api = mountRoutes(routes, {
     authenticate: (ctx) => authenticate(auth, ctx.get('Authorization')),
-    authenticated: (ctx, principal) => limits.limiter.forPrincipal(ctx, principal),
+    authenticated: (ctx, principal) => {
+      assertAllowedAddress(principal, normaliseIp(ctx.ip));
+      limits.limiter.forPrincipal(ctx, principal);
+    },
     // Keys are scoped per caller, so two callers can never replay each other's answers.
     idempotency: idempotency(connections.store.db, (ctx) => {
       const p = ctx.state.principal as Principal;

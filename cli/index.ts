@@ -62,9 +62,10 @@ const COMMANDS: Record<string, Command> = {
   apikey: {
     summary: 'Generate, list and revoke API keys',
     usage: [
-      'smart-steps apikey generate --name N [--expiry DAYS] [--scopes a,b] [--user USERNAME]',
+      'smart-steps apikey generate --name N [--expiry DAYS] [--scopes a,b] [--user USERNAME] [--allowed-ips IP,CIDR]',
       'smart-steps apikey list [--json]',
       'smart-steps apikey revoke --id ID|KEY',
+      'smart-steps apikey rotate --id ID [--overlap-days 7]',
     ].join('\n       '),
     run: async (args) => {
       const { runApiKey } = require('./commands/apikey') as typeof import('./commands/apikey');

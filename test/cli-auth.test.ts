@@ -283,6 +283,39 @@ describe('smart-steps db, user and apikey commands', () => {
     expect(noName.stderr).toContain('--name is required');
   });
 
+  it('apikey rotate issues a new key for the same client and keeps the old one for the overlap', async () => {
+    const made = await cli([
+      'apikey',
+      'generate',
+      '--name',
+      'Kiosk',
+      '--scopes',
+      'personas:read',
+      '--allowed-ips',
+      '127.0.0.1,10.0.0.0/8',
+    ]);
+    expect(made.stdout).toContain('from     127.0.0.1, 10.0.0.0/8');
+    const oldKey = /sk_ss_[A-Za-z0-9]{32}/.exec(made.stdout)![0];
+
+    const run = await cli(['apikey', 'rotate', '--id', oldKey.slice(0, 14), '--overlap-days', '2']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^API key ${oldKey.slice(0, 14)} rotated: it keeps working until \\S+\\. Copy it now`,
+      ),
+    );
+    const newKey = /sk_ss_[A-Za-z0-9]{32}/.exec(run.stdout)![0];
+    expect(newKey).not.toBe(oldKey);
+    expect(run.stdout).toContain('scopes   personas:read');
+    expect(run.stdout).toContain('from     127.0.0.1, 10.0.0.0/8');
+    expect(await auth.authenticate(newKey)).toMatchObject({ name: 'Kiosk' });
+    expect(await auth.authenticate(oldKey)).toMatchObject({ name: 'Kiosk' });
+
+    const bad = await cli(['apikey', 'rotate', '--id', oldKey.slice(0, 14), '--overlap-days', 'x']);
+    expect(bad.code).toBe(2);
+  });
+
   it('apikey revoke (by id or by key) stops the key in running APIs at once', async () => {
     const keyOf = async (name: string) => {
       const run = await cli(['apikey', 'generate', '--name', name]);

@@ -1,4 +1,6 @@
 /** Client addresses for limits and allow-lists: IPv4-mapped IPv6 is read as IPv4. */
+import type { Principal } from '../../lib/auth/roles';
+import { PermissionDeniedError } from '../../lib/errors';
 
 export function normaliseIp(ip: string): string {
   return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
@@ -34,4 +36,24 @@ function ipv4(text: string): number | undefined {
     n = n * 256 + Number(p);
   }
   return n >>> 0;
+}
+
+/** The client address of a raw request: the socket's, or the first `X-Forwarded-For` hop when trusted. */
+export function requestIp(
+  req: { socket: { remoteAddress?: string | undefined }; headers: Record<string, unknown> },
+  trustProxy: boolean,
+): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  if (trustProxy && typeof forwarded === 'string' && forwarded.trim())
+    return normaliseIp(forwarded.split(',')[0]!.trim());
+  return normaliseIp(req.socket.remoteAddress ?? '');
+}
+
+/** An API key limited to some addresses is refused (403) from any other. */
+export function assertAllowedAddress(principal: Principal, ip: string): void {
+  if (!principal.allowed_ips?.length) return;
+  if (addressMatcher(principal.allowed_ips)(ip)) return;
+  throw new PermissionDeniedError('This API key may not be used from this address', {
+    key_id: principal.id,
+  });
 }

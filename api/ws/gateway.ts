@@ -29,6 +29,7 @@ import {
 import { actorOf, type Actor } from '../access';
 import type { SessionService } from '../sessions/service';
 import { Membership, SessionFanout, publishTypingFrom, type SocketSink } from './fanout';
+import { assertAllowedAddress, requestIp } from '../limits/addresses';
 
 export const WS_PATH = '/ws';
 /** Frames a socket may have waiting to be handled; more is flooding. */
@@ -75,6 +76,8 @@ class Connection implements SocketSink {
     readonly ws: WebSocket,
     private readonly maxBuffered: number,
     private readonly log: Logger,
+    /** The client address, for API keys limited to some addresses. */
+    readonly ip: string,
   ) {}
 
   sendText(text: string): void {
@@ -133,7 +136,11 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
   let closing = false;
   let heartbeat: NodeJS.Timeout | undefined;
 
-  const authenticate = async (token: string): Promise<Principal> => auth.authenticate(token);
+  const authenticate = async (token: string, ip: string): Promise<Principal> => {
+    const principal = await auth.authenticate(token);
+    assertAllowedAddress(principal, ip);
+    return principal;
+  };
 
   const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -145,6 +152,7 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
       );
       return;
     }
+    const ip = requestIp(req, config.server.trust_proxy);
     const header = req.headers.authorization;
     const token = header ? BEARER.exec(header)?.[1] : (url.searchParams.get('token') ?? undefined);
     // Credentials given with the upgrade are checked before the socket exists, so no frame is
@@ -155,7 +163,7 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
             new AuthenticationError('Authorization must be "Bearer <token or API key>"'),
           )
         : token
-          ? authenticate(token).catch((err: unknown) =>
+          ? authenticate(token, ip).catch((err: unknown) =>
               err instanceof AppError ? err : new AuthenticationError('Authentication failed'),
             )
           : Promise.resolve(undefined);
@@ -165,7 +173,7 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, result, token));
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, result, token, ip));
     });
   };
 
@@ -173,8 +181,9 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
     ws: WebSocket,
     credentials: Principal | AppError | undefined,
     token: string | undefined,
+    ip: string,
   ) => {
-    const conn = new Connection(ws, settings.max_buffered_bytes, log);
+    const conn = new Connection(ws, settings.max_buffered_bytes, log, ip);
     connections.add(conn);
     ws.on('pong', () => (conn.alive = true));
     ws.on('error', (err) => log.debug({ err, socket: conn.id }, 'websocket error'));
@@ -216,7 +225,7 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
   const recheck = (conn: Connection) => {
     const token = conn.token;
     if (!token) return;
-    authenticate(token).catch((err: unknown) => {
+    authenticate(token, conn.ip).catch((err: unknown) => {
       if (conn.ws.readyState !== WebSocket.OPEN) return;
       const reason = err instanceof AppError ? err.message : 'Authentication failed';
       rejectAuth(conn, null, `Credentials are no longer valid: ${reason}`);
@@ -328,7 +337,7 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
       clearTimeout(conn.authTimer);
       let principal: Principal;
       try {
-        principal = await authenticate(frame.data.token);
+        principal = await authenticate(frame.data.token, conn.ip);
       } catch (err) {
         rejectAuth(
           conn,

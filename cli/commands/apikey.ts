@@ -1,6 +1,6 @@
 /**
- * `smart-steps apikey generate|list|revoke`. A generated key is printed once and never again
- * (only its hash is stored); lists show ids, which are enough to revoke.
+ * `smart-steps apikey generate|list|revoke|rotate`. A generated key is printed once and never
+ * again (only its hash is stored); lists show ids, which are enough to revoke or rotate.
  */
 import { createLogger } from '../../lib/log';
 import { ApiKeyStore, apiKeyOptions, type ApiKeyInfo } from '../../lib/auth/api-keys';
@@ -25,9 +25,10 @@ import {
 } from './support';
 
 export async function runApiKey(args: string[]): Promise<void> {
-  const [sub, rest] = subcommand(args, ['generate', 'list', 'revoke']);
+  const [sub, rest] = subcommand(args, ['generate', 'list', 'revoke', 'rotate']);
   if (sub === 'generate') return generate(rest);
   if (sub === 'list') return list(rest);
+  if (sub === 'rotate') return rotate(rest);
   return revoke(rest);
 }
 
@@ -41,8 +42,13 @@ async function generate(args: string[]): Promise<void> {
     expiry: { type: 'string' },
     scopes: { type: 'string' },
     user: { type: 'string' },
+    'allowed-ips': { type: 'string' },
   });
   const name = required(flags.name, 'name');
+  const allowedIps = flags['allowed-ips']
+    ?.split(',')
+    .map((ip) => ip.trim())
+    .filter(Boolean);
   let expiryDays: number | undefined;
   if (flags.expiry !== undefined) {
     expiryDays = Number(flags.expiry);
@@ -65,25 +71,52 @@ async function generate(args: string[]): Promise<void> {
         scopes,
         expiryDays,
         ownerUserId: owner?.user_id,
+        ...(allowedIps?.length ? { allowedIps } : {}),
         createdBy: cliActor(),
       }),
     );
     return { ...made, owner };
   });
+  printNewKey(
+    'API key created.',
+    key,
+    info,
+    owner ? `${owner.username} (${owner.user_id})` : 'system',
+  );
+}
 
+function printNewKey(headline: string, key: string, info: ApiKeyInfo, owner: string): void {
   process.stdout.write(
     [
-      'API key created. Copy it now: it is not stored and cannot be shown again.',
+      `${headline} Copy it now: it is not stored and cannot be shown again.`,
       '',
       `  ${key}`,
       '',
       `  id       ${info.id}`,
       `  name     ${info.name}`,
       `  scopes   ${info.scopes.join(', ')}`,
-      `  owner    ${owner ? `${owner.username} (${owner.user_id})` : 'system'}`,
+      `  owner    ${owner}`,
+      ...(info.allowed_ips ? [`  from     ${info.allowed_ips.join(', ')}`] : []),
       `  expires  ${when(info.expires_at, 'never')}`,
       '',
     ].join('\n'),
+  );
+}
+
+async function rotate(args: string[]): Promise<void> {
+  const flags = parseFlags(args, { id: { type: 'string' }, 'overlap-days': { type: 'string' } });
+  const id = required(flags.id, 'id');
+  const overlap = flags['overlap-days'] ?? '7';
+  if (!/^\d+$/.test(overlap)) throw new UsageError('--overlap-days must be a whole number of days');
+  const config = commandConfig(args);
+  const { key, info, previous } = await withStore(config, ({ db }) =>
+    asUsage(keyStore(db, config).rotate(id, Number(overlap), cliActor())),
+  );
+  printNewKey(
+    `API key ${previous.id} rotated: it keeps working until ${when(previous.expires_at)}.`,
+    key,
+    info,
+    info.owner_user_id ?? 'system',
   );
 }
 

@@ -34,6 +34,8 @@ const ID_FORMAT = /^sk_ss_[A-Za-z0-9]{8}$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const DAY_MS = 86_400_000;
 /** `last_used_at` is a hint for operators, not an audit log: one write a minute is plenty. */
+/** An IPv4 or IPv6 address, or an IPv4 CIDR range. */
+const ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?|[0-9a-f:]+)$/i;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 const MAX_CACHED_KEYS = 10_000;
 
@@ -51,6 +53,10 @@ export interface ApiKeyInfo {
   expires_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** Client addresses (exact or IPv4 CIDR) the key may be used from; absent: anywhere. */
+  allowed_ips?: string[];
+  /** Set on a key made by rotation: the key it replaces. */
+  rotated_from?: string;
   status: ApiKeyStatus;
 }
 
@@ -75,6 +81,10 @@ export interface GenerateApiKeyInput {
   /** Days until expiry; 0 = never; default from config. */
   expiryDays?: number;
   ownerUserId?: string;
+  /** The key this one replaces (rotation). */
+  rotatedFrom?: string;
+  /** Client addresses (exact or IPv4 CIDR) the key may be used from; default: anywhere. */
+  allowedIps?: string[];
   /** Who made it, for the record (a user's e-mail, `cli:<os user>`). */
   createdBy: string;
 }
@@ -154,11 +164,17 @@ export class ApiKeyStore {
       throw new ValidationError('expiry must be a whole number of days (0 = never)');
     }
     const scopes = await this.scopesFor(input);
+    const allowedIps = input.allowedIps?.map((ip) => ip.trim()).filter(Boolean);
+    for (const ip of allowedIps ?? []) {
+      if (!ADDRESS.test(ip)) throw new ValidationError(`not an address or IPv4 CIDR: '${ip}'`);
+    }
     const now = this.now();
     const fields = {
       name,
       scopes,
       ...(input.ownerUserId ? { owner_user_id: input.ownerUserId } : {}),
+      ...(allowedIps?.length ? { allowed_ips: allowedIps } : {}),
+      ...(input.rotatedFrom ? { rotated_from: input.rotatedFrom } : {}),
       created_at: now.toISOString(),
       created_by: input.createdBy,
       expires_at:
@@ -242,6 +258,45 @@ export class ApiKeyStore {
     return toInfo(updated!, used?.last_used_at, this.now());
   }
 
+  /**
+   * Replaces a key: a new one with the same name, scopes, owner and addresses, while the old one
+   * keeps working for `overlapDays` (never longer than it would have anyway), so clients can
+   * switch over without downtime. The new key is shown once, like any new key.
+   */
+  async rotate(
+    keyId: string,
+    overlapDays: number,
+    createdBy: string,
+  ): Promise<{ key: string; info: ApiKeyInfo; previous: ApiKeyInfo }> {
+    if (!Number.isInteger(overlapDays) || overlapDays < 0 || overlapDays > 365) {
+      throw new ValidationError('overlap must be a whole number of days from 0 to 365');
+    }
+    const old = await this.keys.findOne({ _id: keyId.trim() }, { projection: { hash: 0 } });
+    if (!old) throw new NotFoundError(`API key ${keyId} not found`);
+    const now = this.now();
+    if (toInfo(old, undefined, now).status !== 'active') {
+      throw new ValidationError(`API key ${old._id} is not active, so there is nothing to rotate`);
+    }
+    const fresh = await this.generate({
+      name: old.name,
+      scopes: old.scopes,
+      ...(old.owner_user_id ? { ownerUserId: old.owner_user_id } : {}),
+      ...(old.allowed_ips ? { allowedIps: old.allowed_ips } : {}),
+      rotatedFrom: old._id,
+      createdBy,
+    });
+    const overlapEnd = now.getTime() + overlapDays * DAY_MS;
+    const oldEnd = old.expires_at ? Date.parse(old.expires_at) : Infinity;
+    const expires_at = new Date(Math.min(overlapEnd, oldEnd)).toISOString();
+    await this.keys.updateOne({ _id: old._id, revoked_at: null }, { $set: { expires_at } });
+    // Other processes hold the old key in their caches for at most cacheSeconds.
+    for (const [hash, entry] of this.cache) {
+      if (entry.principal.id === old._id) this.cache.delete(hash);
+    }
+    const used = await this.usage.findOne({ _id: old._id });
+    return { ...fresh, previous: toInfo({ ...old, expires_at }, used?.last_used_at, now) };
+  }
+
   /** Newest first; never includes hashes. */
   async list(): Promise<ApiKeyInfo[]> {
     const docs = await this.keys
@@ -288,8 +343,16 @@ export class ApiKeyStore {
   }
 
   private async principalFor(doc: ApiKeyDoc): Promise<Principal> {
+    const ips = doc.allowed_ips?.length ? { allowed_ips: doc.allowed_ips } : {};
     if (!doc.owner_user_id) {
-      return { kind: 'api_key', id: doc._id, name: doc.name, role: 'admin', scopes: doc.scopes };
+      return {
+        kind: 'api_key',
+        id: doc._id,
+        name: doc.name,
+        role: 'admin',
+        scopes: doc.scopes,
+        ...ips,
+      };
     }
     const owner = await this.users.get(doc.owner_user_id);
     if (!owner) throw new AuthenticationError('API key owner no longer exists');
@@ -303,6 +366,7 @@ export class ApiKeyStore {
       role: owner.role,
       scopes: doc.scopes.filter((s) => roleScopes.includes(s)),
       ...(ownerId ? { owner_id: ownerId } : {}),
+      ...ips,
     };
   }
 
@@ -349,6 +413,8 @@ function toInfo(
     expires_at: doc.expires_at ?? null,
     last_used_at: lastUsedAt ?? null,
     revoked_at: doc.revoked_at ?? null,
+    ...(doc.allowed_ips?.length ? { allowed_ips: doc.allowed_ips } : {}),
+    ...(doc.rotated_from ? { rotated_from: doc.rotated_from } : {}),
     status,
   };
 }

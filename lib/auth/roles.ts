@@ -49,6 +49,8 @@ export interface Principal {
    * Absent: sees everything its scopes allow (admins, viewers, system API keys).
    */
   owner_id?: string;
+  /** API keys restricted to client addresses (exact or IPv4 CIDR). */
+  allowed_ips?: string[];
   /** Login session of a JWT; logout revokes it. */
   session_id?: string;
 }
