@@ -24,6 +24,7 @@ import { docsRoutes } from './routes/docs';
 import { mountRoutes, type AnyRoute } from './routing/route';
 import type { Principal } from '../lib/auth/roles';
 import type { Limits } from './limits';
+import { AuditLog, auditActor } from '../lib/audit';
 import { assertAllowedAddress, normaliseIp } from './limits/addresses';
 
 export interface AppDeps {
@@ -69,11 +70,13 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
   // Definition files plus the custom personas administrators add through the API.
   const catalog = new PersonaCatalog(personas, db);
   const sessions = new SessionService(client, db, config, catalog);
+  const audit = new AuditLog(db);
   const clients = new ClientService(db, connections.bus);
   const routes = apiRoutes({
     probes: connections.probes,
     auth,
     loginGuard: limits.guard,
+    audit,
     sessions,
     series: new SeriesService(client, db, config, catalog, sessions),
     clients,
@@ -83,6 +86,13 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
   });
   const api = mountRoutes(routes, {
     authenticate: (ctx) => authenticate(auth, ctx.get('Authorization')),
+    audit: (ctx, principal, entry) =>
+      audit.record({
+        ...auditActor(principal),
+        ...entry,
+        ip: ctx.ip,
+        request_id: ctx.state.requestId as string,
+      }),
     authenticated: (ctx, principal) => {
       assertAllowedAddress(principal, normaliseIp(ctx.ip));
       limits.limiter.forPrincipal(ctx, principal);

@@ -26,6 +26,7 @@ export function analysisRoutes(
       summary: 'Summary, key points, mood and focus areas of a session (so far, if still active)',
       tag,
       auth: 'analysis:run',
+      audit: { action: 'analysis.session_summary', resource: 'session' },
       params: sessionIdParams,
       errors: [409, 503],
       responses: {
@@ -43,6 +44,7 @@ export function analysisRoutes(
       summary: 'Progress across a client’s sessions in a period: trends, patterns, recommendations',
       tag,
       auth: 'analysis:run',
+      audit: { action: 'analysis.progress_report', resource: 'client' },
       params: clientIdParams,
       body: progressReportRequestSchema,
       errors: [503],

@@ -5,6 +5,7 @@ import { isoDateTime, toIsoUtc } from '../../lib/schemas/common';
 import type { AuthService } from '../../lib/auth/sessions';
 import { route, type AnyRoute } from '../routing/route';
 import type { LoginGuard } from '../limits';
+import type { AuditLog } from '../../lib/audit';
 
 const loginRequestSchema = z.object({
   username: z.string().trim().min(1).max(254).describe('Username or e-mail address'),
@@ -46,7 +47,7 @@ const tokenView = (t: Tokens) => ({
   user: t.user,
 });
 
-export function authRoutes(auth: AuthService, guard: LoginGuard): AnyRoute[] {
+export function authRoutes(auth: AuthService, guard: LoginGuard, audit: AuditLog): AnyRoute[] {
   const tag = 'Authentication';
   return [
     route({
@@ -61,14 +62,33 @@ export function authRoutes(auth: AuthService, guard: LoginGuard): AnyRoute[] {
       responses: { 200: { description: 'Tokens', schema: tokenResponseSchema } },
       handler: async (ctx, { body }) => {
         ctx.set('Cache-Control', 'no-store');
-        await guard.check(body.username, ctx.ip);
+        // The name tried is recorded (not the password); a success by the user's id.
+        const attempt = (outcome: 'success' | 'failed' | 'denied', userId?: string) =>
+          audit.record({
+            actor_type: userId ? 'user' : 'anonymous',
+            actor_id: userId ?? body.username.slice(0, 200),
+            action: 'auth.login',
+            outcome,
+            ip: ctx.ip,
+            request_id: ctx.state.requestId as string,
+          });
+        try {
+          await guard.check(body.username, ctx.ip);
+        } catch (err) {
+          await attempt('denied');
+          throw err;
+        }
         let tokens: Tokens;
         try {
           tokens = await auth.login(body.username, body.password);
         } catch (err) {
-          if (err instanceof AuthenticationError) await guard.failed(body.username, ctx.ip);
+          if (err instanceof AuthenticationError) {
+            await guard.failed(body.username, ctx.ip);
+            await attempt('failed');
+          }
           throw err;
         }
+        await attempt('success', tokens.user.user_id);
         ctx.body = tokenView(tokens);
       },
     }),
@@ -94,6 +114,7 @@ export function authRoutes(auth: AuthService, guard: LoginGuard): AnyRoute[] {
       summary: 'End the login session: its access and refresh tokens stop working',
       tag,
       auth: 'authenticated',
+      audit: { action: 'auth.logout', resource: 'login_session' },
       errors: [400],
       responses: { 204: { description: 'Logged out' } },
       handler: async (ctx, { principal }) => {

@@ -56,6 +56,7 @@ export function clientRoutes(service: ClientService): AnyRoute[] {
           : 'Same as PATCH; kept for older integrations',
       tag,
       auth: 'clients:write',
+      audit: { action: 'client.update', resource: 'client' },
       params: clientIdParams,
       body: updateClientRequestSchema,
       errors: [409],
@@ -81,6 +82,7 @@ export function clientRoutes(service: ClientService): AnyRoute[] {
       summary: 'Create a client',
       tag,
       auth: 'clients:write',
+      audit: { action: 'client.create', resource: 'client' },
       body: createClientRequestSchema,
       errors: [409],
       responses: { 201: { description: 'The new client', schema: createdClientSchema } },
@@ -99,6 +101,7 @@ export function clientRoutes(service: ClientService): AnyRoute[] {
       summary: 'List or search clients, newest first',
       tag,
       auth: 'clients:read',
+      audit: { action: 'client.list', resource: 'client' },
       query: listQuery,
       responses: {
         200: {
@@ -132,6 +135,7 @@ export function clientRoutes(service: ClientService): AnyRoute[] {
       summary: 'A client with session counts',
       tag,
       auth: 'clients:read',
+      audit: { action: 'client.read', resource: 'client' },
       params: clientIdParams,
       responses: { 200: { description: 'The client', schema: clientDetailsSchema } },
       handler: async (ctx, { params, principal }) => {
@@ -147,6 +151,7 @@ export function clientRoutes(service: ClientService): AnyRoute[] {
       summary: 'Delete a client with no scheduled or active sessions',
       tag,
       auth: 'clients:write',
+      audit: { action: 'client.delete', resource: 'client' },
       params: clientIdParams,
       errors: [409],
       responses: { 204: { description: 'Deleted' } },

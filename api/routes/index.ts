@@ -16,6 +16,8 @@ import type { AnalysisService } from '../analysis/service';
 import type { WebhookService } from '../webhooks/service';
 import { healthRoutes } from './health';
 import { authRoutes } from './auth';
+import { auditRoutes } from './audit';
+import type { AuditLog } from '../../lib/audit';
 import type { LoginGuard } from '../limits';
 import { sessionRoutes } from './sessions';
 import { seriesRoutes } from './series';
@@ -29,6 +31,7 @@ export interface RouteServices {
   auth: AuthService;
   /** Throttles login brute force per username and per address. */
   loginGuard: LoginGuard;
+  audit: AuditLog;
   sessions: SessionService;
   series: SeriesService;
   clients: ClientService;
@@ -42,7 +45,8 @@ export const OPENAPI_PATH = '/api/v1/openapi.json';
 export function apiRoutes(services: RouteServices): AnyRoute[] {
   const routes = [
     ...healthRoutes(services.probes, VERSION),
-    ...authRoutes(services.auth, services.loginGuard),
+    ...authRoutes(services.auth, services.loginGuard, services.audit),
+    ...auditRoutes(services.audit),
     ...sessionRoutes(services.sessions),
     ...seriesRoutes(services.series),
     ...clientRoutes(services.clients),
@@ -82,6 +86,7 @@ export function describeApi(): Record<string, unknown> {
     probes: {},
     auth: unused as AuthService,
     loginGuard: unused as LoginGuard,
+    audit: unused as AuditLog,
     sessions: unused as SessionService,
     series: unused as SeriesService,
     clients: unused as ClientService,

@@ -44,6 +44,7 @@ export function seriesRoutes(service: SeriesService): AnyRoute[] {
       summary: 'Schedule recurring sessions (a Temporal Schedule creates one per occurrence)',
       tag,
       auth: 'sessions:write',
+      audit: { action: 'series.create', resource: 'series' },
       body: createSeriesRequestSchema,
       responses: { 201: { description: 'The new series', schema: seriesViewSchema } },
       handler: async (ctx, { body, principal }) => {
@@ -99,6 +100,7 @@ export function seriesRoutes(service: SeriesService): AnyRoute[] {
       summary: 'Stop the series; sessions it created stay',
       tag,
       auth: 'sessions:write',
+      audit: { action: 'series.delete', resource: 'series' },
       params: seriesIdParams,
       responses: { 204: { description: 'Deleted' } },
       handler: async (ctx, { params, principal }) => {

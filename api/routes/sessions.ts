@@ -123,6 +123,7 @@ export function sessionRoutes(service: SessionService): AnyRoute[] {
       summary: 'Create a session (scheduled, or starting at once when scheduled_at is absent)',
       tag,
       auth: 'sessions:write',
+      audit: { action: 'session.create', resource: 'session' },
       body: createSessionRequestSchema,
       responses: { 201: { description: 'The new session', schema: sessionViewSchema } },
       handler: async (ctx, { body, principal }) => {
@@ -169,6 +170,7 @@ export function sessionRoutes(service: SessionService): AnyRoute[] {
       summary: 'A session with its messages, facilitator notes, summary and insights',
       tag,
       auth: 'sessions:read',
+      audit: { action: 'session.read', resource: 'session' },
       params: sessionIdParams,
       responses: { 200: { description: 'The session', schema: sessionDetailsSchema } },
       handler: async (ctx, { params, principal }) => {
@@ -202,6 +204,7 @@ export function sessionRoutes(service: SessionService): AnyRoute[] {
       summary: 'End an active session; its summary and insights follow',
       tag,
       auth: 'sessions:write',
+      audit: { action: 'session.end', resource: 'session' },
       params: sessionIdParams,
       errors: [409, 503],
       responses: { 200: { description: 'The session is completed', schema: endedSchema } },
@@ -223,6 +226,7 @@ export function sessionRoutes(service: SessionService): AnyRoute[] {
       summary: 'Cancel a scheduled or active session',
       tag,
       auth: 'sessions:write',
+      audit: { action: 'session.cancel', resource: 'session' },
       params: sessionIdParams,
       errors: [409, 503],
       responses: { 200: { description: 'The session is cancelled', schema: cancelledSchema } },
@@ -256,6 +260,7 @@ export function sessionRoutes(service: SessionService): AnyRoute[] {
       summary: 'A session’s messages in order, paged',
       tag,
       auth: 'sessions:read',
+      audit: { action: 'session.transcript_read', resource: 'session' },
       params: sessionIdParams,
       query: listMessagesQuery,
       responses: {
@@ -277,6 +282,7 @@ export function sessionRoutes(service: SessionService): AnyRoute[] {
       summary: 'Add a facilitator note',
       tag,
       auth: 'sessions:write',
+      audit: { action: 'session.note_add', resource: 'session' },
       params: sessionIdParams,
       body: addNoteRequestSchema,
       errors: [409, 503],

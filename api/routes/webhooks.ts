@@ -41,6 +41,7 @@ export function webhookRoutes(service: WebhookService): AnyRoute[] {
         'Without a `secret` one is generated and returned once, in this response; it is never shown again.',
       tag,
       auth: 'webhooks:write',
+      audit: { action: 'webhook.create', resource: 'webhook' },
       body: createWebhookRequestSchema,
       responses: { 201: { description: 'The webhook', schema: createWebhookResponseSchema } },
       handler: async (ctx, { body, principal }) => {
@@ -108,6 +109,7 @@ export function webhookRoutes(service: WebhookService): AnyRoute[] {
         'Queues a new delivery of the same event (same `X-Event-Id`, freshly signed); a dispatcher sends it shortly and it appears in the deliveries list.',
       tag,
       auth: 'webhooks:write',
+      audit: { action: 'webhook.redeliver', resource: 'webhook' },
       params: deliveryParams,
       responses: { 202: { description: 'Queued', schema: redeliveryResponseSchema } },
       errors: [409],
@@ -138,6 +140,7 @@ export function webhookRoutes(service: WebhookService): AnyRoute[] {
       summary: 'Stop delivering to a webhook and forget it',
       tag,
       auth: 'webhooks:write',
+      audit: { action: 'webhook.delete', resource: 'webhook' },
       params: webhookIdParams,
       responses: { 204: { description: 'Deleted' } },
       handler: async (ctx, { params, principal }) => {

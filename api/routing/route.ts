@@ -8,7 +8,8 @@ import Router, { type RouterContext } from '@koa/router';
 import type { Middleware } from 'koa';
 import type { z } from 'zod';
 import type { Principal, Scope } from '../../lib/auth/roles';
-import { PermissionDeniedError } from '../../lib/errors';
+import { NotFoundError, PermissionDeniedError } from '../../lib/errors';
+import type { AuditOutcome } from '../../lib/audit';
 import { NO_QUERY, validate } from '../validate';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -56,6 +57,11 @@ export interface RouteDef<
   responses: Record<number, ResponseDef>;
   /** Error statuses beyond those implied by auth, parameters and body (e.g. 409 for state changes). */
   errors?: number[];
+  /**
+   * Recorded in the audit log for authenticated callers, whatever the outcome: the action, and
+   * the resource named by the `{id}` path parameter or, for a create, the id in the answer.
+   */
+  audit?: { action: string; resource: string };
   /** A deprecated route still works, and says so in `X-API-Warning` (the spec's deprecation policy). */
   deprecated?: { warning: string; sunset?: string };
   handler(ctx: RouterContext, input: RouteInput<A, P, Q, B>): Promise<void> | void;
@@ -81,6 +87,29 @@ export interface MountHooks {
   idempotency: Middleware;
   /** Runs once the caller is known (its own request limit). */
   authenticated?(ctx: RouterContext, principal: Principal): void;
+  /** Records an audited route's outcome. */
+  audit?(ctx: RouterContext, principal: Principal, entry: AuditedAction): Promise<void>;
+}
+
+export interface AuditedAction {
+  action: string;
+  resource_type: string;
+  resource_id?: string;
+  outcome: AuditOutcome;
+}
+
+/** The id a create answered with (`client_id`, `session_id`, `id`…). */
+function createdId(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object') return undefined;
+  const b = body as Record<string, unknown>;
+  const id = b.id ?? b.client_id ?? b.session_id ?? b.webhook_id ?? b.persona_id ?? b.series_id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+function outcomeOf(err: unknown): AuditOutcome {
+  if (err instanceof PermissionDeniedError) return 'denied';
+  if (err instanceof NotFoundError) return 'not_found';
+  return 'failed';
 }
 
 export const koaPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
@@ -90,34 +119,64 @@ export function mountRoutes(routes: AnyRoute[], hooks: MountHooks): Router {
   for (const def of routes) {
     router[def.method](koaPath(def.path), async (ctx) => {
       let principal: Principal | undefined;
-      if (def.auth !== 'public') {
-        principal = await hooks.authenticate(ctx);
-        hooks.authenticated?.(ctx, principal);
-        if (def.auth !== 'authenticated' && !principal.scopes.includes(def.auth)) {
-          throw new PermissionDeniedError(`This action needs the '${def.auth}' permission`, {
-            required_scope: def.auth,
-          });
-        }
-        ctx.state.principal = principal;
+      if (def.auth !== 'public') principal = await hooks.authenticate(ctx);
+      if (!def.audit || !principal || !hooks.audit) return handle(def, ctx, principal);
+      const record = (outcome: AuditOutcome) =>
+        hooks.audit!(ctx, principal, {
+          action: def.audit!.action,
+          resource_type: def.audit!.resource,
+          ...((ctx.params as { id?: string }).id
+            ? { resource_id: (ctx.params as { id: string }).id }
+            : outcome === 'success' && createdId(ctx.body)
+              ? { resource_id: createdId(ctx.body)! }
+              : {}),
+          outcome,
+        });
+      try {
+        await handle(def, ctx, principal);
+      } catch (err) {
+        await record(outcomeOf(err));
+        throw err;
       }
-      if (def.deprecated) {
-        ctx.set('X-API-Warning', def.deprecated.warning);
-        ctx.set('Deprecation', 'true');
-        if (def.deprecated.sunset) ctx.set('Sunset', new Date(def.deprecated.sunset).toUTCString());
-      }
-      const run = async () => {
-        const input = {
-          params: def.params ? validate(def.params, ctx.params, 'path') : undefined,
-          query: validate(def.query ?? NO_QUERY, ctx.query, 'query'),
-          body: def.body ? validate(def.body, ctx.state.body, 'body') : undefined,
-          principal,
-        };
-        await def.handler(ctx, input);
-      };
-      // Public POSTs (login, refresh) answer with credentials, which must not be stored for replay.
-      if (def.method === 'post' && principal) await hooks.idempotency(ctx, run);
-      else await run();
+      await record('success');
     });
   }
   return router;
+
+  async function handle(
+    def: AnyRoute,
+    ctx: RouterContext,
+    principal: Principal | undefined,
+  ): Promise<void> {
+    if (principal) {
+      hooks.authenticated?.(ctx, principal);
+      if (
+        def.auth !== 'authenticated' &&
+        def.auth !== 'public' &&
+        !principal.scopes.includes(def.auth)
+      ) {
+        throw new PermissionDeniedError(`This action needs the '${def.auth}' permission`, {
+          required_scope: def.auth,
+        });
+      }
+      ctx.state.principal = principal;
+    }
+    if (def.deprecated) {
+      ctx.set('X-API-Warning', def.deprecated.warning);
+      ctx.set('Deprecation', 'true');
+      if (def.deprecated.sunset) ctx.set('Sunset', new Date(def.deprecated.sunset).toUTCString());
+    }
+    const run = async () => {
+      const input = {
+        params: def.params ? validate(def.params, ctx.params, 'path') : undefined,
+        query: validate(def.query ?? NO_QUERY, ctx.query, 'query'),
+        body: def.body ? validate(def.body, ctx.state.body, 'body') : undefined,
+        principal,
+      };
+      await def.handler(ctx, input);
+    };
+    // Public POSTs (login, refresh) answer with credentials, which must not be stored for replay.
+    if (def.method === 'post' && principal) await hooks.idempotency(ctx, run);
+    else await run();
+  }
 }

@@ -104,6 +104,8 @@ export const COLLECTIONS = {
   /** Custom personas' versions (PersonaVersionDoc) and current versions (PersonaHeadDoc). */
   personas: 'personas',
   personaHeads: 'persona_heads',
+  /** Who did what to which resource, and when (AuditEntry). */
+  audit: 'audit_log',
 } as const;
 
 /**
@@ -121,6 +123,11 @@ export const INDEXES: Record<string, IndexDescription[]> = {
     { key: { created_at: -1 }, name: 'created' },
   ],
   [COLLECTIONS.messages]: [{ key: { session_id: 1, seq: 1 }, name: 'session_seq' }],
+  [COLLECTIONS.audit]: [
+    { key: { at: -1 }, name: 'at' },
+    { key: { actor_id: 1, at: -1 }, name: 'actor_at' },
+    { key: { resource_type: 1, resource_id: 1, at: -1 }, name: 'resource_at' },
+  ],
   [COLLECTIONS.clients]: [
     { key: { created_at: -1 }, name: 'created' },
     { key: { owner_id: 1, created_at: -1 }, name: 'owner_created' },
