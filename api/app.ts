@@ -42,6 +42,8 @@ export interface App {
   routes: AnyRoute[];
   /** The session commands REST uses, shared with the WebSocket gateway. */
   sessions: SessionService;
+  /** The audit log; its writer runs while the server does. */
+  audit: AuditLog;
   /** Resolves once no request is in progress (or after the timeout). */
   drained(timeoutMs: number): Promise<void>;
 }
@@ -70,7 +72,7 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
   // Definition files plus the custom personas administrators add through the API.
   const catalog = new PersonaCatalog(personas, db);
   const sessions = new SessionService(client, db, config, catalog);
-  const audit = new AuditLog(db);
+  const audit = new AuditLog(db, connections.bus, log);
   const clients = new ClientService(db, connections.bus);
   const routes = apiRoutes({
     probes: connections.probes,
@@ -106,7 +108,13 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
   const docs = docsRoutes();
   app.use(api.routes()).use(api.allowedMethods({ throw: true }));
   app.use(docs.routes());
-  return { koa: app, routes, sessions, drained: (timeoutMs) => requests.drained(timeoutMs) };
+  return {
+    koa: app,
+    routes,
+    sessions,
+    audit,
+    drained: (timeoutMs) => requests.drained(timeoutMs),
+  };
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;

@@ -72,6 +72,7 @@ export async function start(
   server.on('upgrade', ws.handleUpgrade);
 
   try {
+    await app.audit.start();
     await ws.start();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -79,6 +80,7 @@ export async function start(
     });
   } catch (err) {
     await ws.close();
+    await app.audit.stop();
     limits.stop();
     await auth.stop();
     await connections.close();
@@ -101,6 +103,8 @@ export async function start(
       );
       await closed;
       clearTimeout(grace);
+      // After the last request: every entry published so far is written before the bus closes.
+      await app.audit.stop();
       limits.stop();
       await auth.stop();
       await connections.close();

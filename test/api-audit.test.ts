@@ -3,6 +3,7 @@
  * and deletions, refused attempts on someone else's records — and never a secret.
  */
 import { startRuntime, type Runtime, type SignedIn } from './helpers/runtime';
+import { waitFor } from './helpers/stack';
 
 describe('the audit log', () => {
   let rt: Runtime;
@@ -16,11 +17,14 @@ describe('the audit log', () => {
   });
   afterAll(async () => rt?.stop());
 
-  const entries = async (query: string) => {
-    const res = await rt.http('GET', `/api/v1/audit?${query}`);
-    expect(res.status).toBe(200);
-    return res.body.entries as Array<Record<string, unknown>>;
-  };
+  /** Entries are written to MongoDB shortly after the answer (from the audit stream). */
+  const entries = (query: string, count = 1) =>
+    waitFor(`${count} audit entries for ${query}`, async () => {
+      const res = await rt.http('GET', `/api/v1/audit?${query}`);
+      expect(res.status).toBe(200);
+      const found = res.body.entries as Array<Record<string, unknown>>;
+      return found.length >= count ? found : undefined;
+    });
 
   it('records logins, failed ones included, with the name tried but never the password', async () => {
     const wrong = await rt.anonymous('POST', '/api/v1/auth/login', {
@@ -47,6 +51,8 @@ describe('the audit log', () => {
     const succeeded = await entries(`action=auth.login&actor_id=${ana.userId}`);
     expect(succeeded[0]).toMatchObject({ actor_type: 'user', outcome: 'success' });
 
+    // Everything so far, straight from the database.
+    await entries('action=audit.read', 2);
     const raw = JSON.stringify(
       await rt.api.connections.store.db.collection('audit_log').find({}).toArray(),
     );
@@ -70,7 +76,7 @@ describe('the audit log', () => {
     expect((await ben.http('GET', `/api/v1/clients/${id}`)).status).toBe(404);
     expect((await ana.http('DELETE', `/api/v1/clients/${id}`)).status).toBe(204);
 
-    const trail = await entries(`resource_type=client&resource_id=${id}`);
+    const trail = await entries(`resource_type=client&resource_id=${id}`, 5);
     expect(trail.map((e) => [e.action, e.actor_id, e.outcome]).reverse()).toEqual([
       ['client.create', ana.userId, 'success'],
       ['client.read', ana.userId, 'success'],
@@ -88,6 +94,7 @@ describe('the audit log', () => {
     expect(refused.status).toBe(403);
     const reads = await entries(`action=audit.read&actor_id=${ana.userId}`);
     expect(reads[0]).toMatchObject({ outcome: 'denied' });
+    await entries('action=audit.read', 3);
     const page = await rt.http('GET', '/api/v1/audit?limit=2');
     expect(page.body.pagination).toMatchObject({ page: 1, page_size: 2 });
     expect(page.body.entries).toHaveLength(2);
