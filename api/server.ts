@@ -4,6 +4,8 @@
  * Run directly (`tsx api/server.ts [--config PATH]`) it starts and stops on SIGINT/SIGTERM.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadConfigOrExit, type Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
@@ -60,7 +62,19 @@ export async function start(
     throw err;
   }
   const app = createApp({ config, log, connections, personas, auth, limits });
-  const server = http.createServer(app.koa.callback());
+  const { tls } = config.server;
+  // TLS here for deployments without a proxy in front; behind one, the proxy terminates it.
+  const server =
+    tls.cert_file && tls.key_file
+      ? https.createServer(
+          {
+            cert: readFileSync(tls.cert_file),
+            key: readFileSync(tls.key_file),
+            minVersion: tls.min_version,
+          },
+          app.koa.callback(),
+        )
+      : http.createServer(app.koa.callback());
   server.keepAliveTimeout = 5_000;
   const ws = createWsGateway({
     config,
@@ -87,7 +101,7 @@ export async function start(
     throw err;
   }
   const { port } = server.address() as AddressInfo;
-  const url = `http://${config.server.host}:${port}`;
+  const url = `${tls.cert_file ? 'https' : 'http'}://${config.server.host}:${port}`;
   log.info({ url }, 'api listening');
 
   let stopping: Promise<void> | undefined;

@@ -71,6 +71,29 @@ export const configSchema = z.object({
         .boolean()
         .default(false)
         .describe('Development mode (`smart-steps server --debug`).'),
+      tls: z
+        .object({
+          cert_file: z
+            .string()
+            .min(1)
+            .optional()
+            .describe('PEM certificate (chain) for serving HTTPS/WSS directly; with `key_file`.'),
+          key_file: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              'PEM private key of `cert_file`. Without both, the server speaks plain HTTP.',
+            ),
+          min_version: z
+            .enum(['TLSv1.2', 'TLSv1.3'])
+            .default('TLSv1.3')
+            .describe('Oldest TLS version accepted (the spec asks for TLS 1.3).'),
+        })
+        .prefault({})
+        .refine((t) => Boolean(t.cert_file) === Boolean(t.key_file), {
+          message: 'cert_file and key_file go together',
+        }),
       trust_proxy: z
         .boolean()
         .default(false)

@@ -14,16 +14,20 @@ describe('API edge behaviour', () => {
     await rt?.stop();
   });
 
-  it("sends the spec's six security headers", async () => {
+  it("sends the spec's security headers, HSTS only over HTTPS", async () => {
     const res = await fetch(`${rt.api.url}/api/health`);
     expect(Object.fromEntries([...res.headers].filter(([k]) => SECURITY.includes(k)))).toEqual({
       'content-security-policy': "default-src 'self'",
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
       'x-xss-protection': '1; mode=block',
-      'strict-transport-security': 'max-age=31536000; includeSubDomains',
       'referrer-policy': 'strict-origin-when-cross-origin',
     });
+    // A claim of HTTPS from a proxy that is not trusted changes nothing.
+    const spoofed = await fetch(`${rt.api.url}/api/health`, {
+      headers: { 'X-Forwarded-Proto': 'https' },
+    });
+    expect(spoofed.headers.get('strict-transport-security')).toBeNull();
   });
 
   it('compresses responses above 1 KB for clients that accept it, not small ones', async () => {

@@ -3,6 +3,10 @@ import type { Middleware } from 'koa';
 /**
  * The configured security headers on every response, errors included. A route may loosen the
  * Content-Security-Policy for its own page (the Swagger UI) through `ctx.state.contentSecurityPolicy`.
+ *
+ * `Strict-Transport-Security` only goes out over HTTPS (this server's TLS, or a trusted proxy's,
+ * as `X-Forwarded-Proto` says): browsers ignore it over plain HTTP, and sending it there would
+ * claim a protection that is not in place.
  */
 export function securityHeaders(headers: Record<string, string>): Middleware {
   const entries = Object.entries(headers);
@@ -10,7 +14,11 @@ export function securityHeaders(headers: Record<string, string>): Middleware {
     try {
       await next();
     } finally {
-      for (const [name, value] of entries) ctx.set(name, value);
+      const https = ctx.secure;
+      for (const [name, value] of entries) {
+        if (!https && name.toLowerCase() === 'strict-transport-security') continue;
+        ctx.set(name, value);
+      }
       const csp = ctx.state.contentSecurityPolicy as string | undefined;
       if (csp && ctx.response.get('Content-Security-Policy'))
         ctx.set('Content-Security-Policy', csp);
