@@ -15,6 +15,7 @@ import {
   type SessionDoc,
 } from '../../lib/store/collections';
 import type { Client, CreateClientRequest, UpdateClientRequest } from '../../lib/schemas/client';
+import { exportClient, type ClientExport } from './export';
 
 export interface ClientDetails extends Client {
   session_count: { total: number; completed: number; scheduled: number };
@@ -183,6 +184,11 @@ export class ClientService {
     }
     await this.clients.deleteOne({ _id: clientId });
     if (client.email) await this.releaseEmail(client.owner_id, client.email, clientId);
+  }
+
+  /** Everything held about the client (the right of access). */
+  export(clientId: string, actor: Actor): Promise<ClientExport> {
+    return exportClient(this.db, clientId, actor);
   }
 
   /** The client if the actor may see it; otherwise not found, whether or not it exists. */

@@ -9,6 +9,7 @@ import {
 } from '../../lib/schemas/client';
 import { paginationSchema } from '../../lib/schemas/common';
 import type { ClientService } from '../clients/service';
+import { clientExportSchema } from '../clients/export';
 
 export const clientIdParams = z.object({
   id: z
@@ -140,6 +141,22 @@ export function clientRoutes(service: ClientService): AnyRoute[] {
       responses: { 200: { description: 'The client', schema: clientDetailsSchema } },
       handler: async (ctx, { params, principal }) => {
         ctx.body = await service.get(params.id, actorOf(principal));
+      },
+    }),
+    route({
+      method: 'get',
+      path: `${base}/{id}/export`,
+      operationId: 'exportClient',
+      summary: 'Everything held about a client: record, sessions with transcripts, notes, analyses',
+      tag,
+      auth: 'clients:read',
+      audit: { action: 'client.export', resource: 'client' },
+      params: clientIdParams,
+      responses: { 200: { description: 'The export', schema: clientExportSchema } },
+      handler: async (ctx, { params, principal }) => {
+        ctx.set('Cache-Control', 'no-store');
+        ctx.set('Content-Disposition', `attachment; filename="${params.id}-export.json"`);
+        ctx.body = await service.export(params.id, actorOf(principal));
       },
     }),
     update('patch'),
