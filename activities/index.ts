@@ -12,7 +12,6 @@ export function createSessionActivities(deps: SessionPoolDeps) {
   return {
     ...createDiagnosticActivities(deps),
     ...store,
-    ...safety,
     /**
      * A client message: stored and announced, then screened for risk — one local activity
      * rather than two, as this is on every client message's path. The alert (if any) follows

@@ -110,8 +110,7 @@ export function createPersonaActivities({
     const content = crisisReply(
       {
         persona: await persona(req.persona_id, req.persona_version),
-        categories: risk.categories,
-        critical: risk.level === 'critical',
+        risk,
         session_id: req.session_id,
         turn: req.persona_turn,
       },

@@ -9,7 +9,6 @@ import type { Bus } from '../lib/bus';
 import {
   COLLECTIONS,
   isDuplicateKey,
-  type MessageDoc,
   type NoteDoc,
   type SessionDoc,
 } from '../lib/store/collections';
@@ -17,6 +16,7 @@ import { eventId, publishEvent } from '../lib/events';
 import { addNoteToView, EMPTY_VIEW } from '../lib/store/session-view';
 import {
   announceMessage,
+  findMessage,
   storeMessageOnce,
   type SessionRef,
   type StoredMessage,
@@ -90,9 +90,7 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
 
     /** The stored form of an accepted message, to answer a retried send. */
     async getMessage(input: { message_id: string }): Promise<Message> {
-      const found = await store.db
-        .collection<MessageDoc>(COLLECTIONS.messages)
-        .findOne({ _id: input.message_id }, { projection: { _id: 0, seq: 0 } });
+      const found = await findMessage(store, input.message_id);
       if (!found) {
         throw ApplicationFailure.create({
           type: 'MessageNotFound',

@@ -169,7 +169,7 @@ export class AuditLog {
         );
       } catch (err) {
         // Entries written by an earlier attempt are duplicates of themselves: that is fine.
-        if (!isDuplicateKey(err) && !isBulkOfDuplicates(err)) {
+        if (!isDuplicateKey(err)) {
           this.log?.warn({ err }, 'audit entries not written yet; retrying');
           for (const t of taken) t.nak();
           return;
@@ -222,9 +222,4 @@ export function auditActor(
     actor_id: principal.id,
     actor_name: principal.name,
   };
-}
-
-function isBulkOfDuplicates(err: unknown): boolean {
-  const writeErrors = (err as { writeErrors?: { code?: number }[] }).writeErrors;
-  return Array.isArray(writeErrors) && writeErrors.every((e) => e.code === 11000);
 }

@@ -54,7 +54,7 @@ describe('hostile input', () => {
     const res = await rt.http('POST', '/api/v1/sessions', {
       client_id: client,
       persona_id: 'dr_morgan_hayes',
-      metadata: { note: { $where: 'sleep(1000)' } },
+      metadata: { note: { $where: 'this.owner_id != null' } },
     });
     refusedWithEnvelope(res);
   });

@@ -66,7 +66,12 @@ describe('the crisis reply', () => {
 
   it('is honest that it is an AI and points to emergency services and the lines for the risk', () => {
     const text = crisisReply(
-      { persona, categories: ['suicide'], critical: true, session_id: 's_1', turn: 3 },
+      {
+        persona,
+        risk: { level: 'critical', categories: ['suicide'] },
+        session_id: 's_1',
+        turn: 3,
+      },
       safety,
     );
     expect(text).toContain('I am an AI persona, not a human therapist');
@@ -81,7 +86,12 @@ describe('the crisis reply', () => {
   it('varies its opening between consecutive turns, so a repeated disclosure is not met with the same words', () => {
     const at = (turn: number) =>
       crisisReply(
-        { persona, categories: ['self_harm'], critical: false, session_id: 's_2', turn },
+        {
+          persona,
+          risk: { level: 'high', categories: ['self_harm'] },
+          session_id: 's_2',
+          turn,
+        },
         safety,
       ).split('. ')[0];
     expect(at(4)).not.toBe(at(5));

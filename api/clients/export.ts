@@ -5,8 +5,8 @@
  */
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import type { Actor } from '../access';
-import { visibleTo } from '../access';
+import { visibleTo, type Actor } from '../access';
+import { WITHOUT_VIEW } from '../../lib/store/session-view';
 import { NotFoundError } from '../../lib/errors';
 import { clientSchema } from '../../lib/schemas/client';
 import { isoDateTime } from '../../lib/schemas/common';
@@ -33,16 +33,8 @@ export const clientExportSchema = z.object({
 });
 export type ClientExport = z.infer<typeof clientExportSchema>;
 
-/** Bookkeeping fields of the store, not data about the client. */
-const INTERNAL = {
-  _id: 0,
-  owner_id: 0,
-  view_messages: 0,
-  view_messages_overflow: 0,
-  view_notes: 0,
-  view_notes_overflow: 0,
-  updated_at: 0,
-} as const;
+/** Bookkeeping fields of the store (the session view included), not data about the client. */
+const INTERNAL = { _id: 0, owner_id: 0, updated_at: 0, ...WITHOUT_VIEW } as const;
 
 export async function exportClient(db: Db, clientId: string, actor: Actor): Promise<ClientExport> {
   const client = await db

@@ -46,10 +46,15 @@ export class LoginGuard {
     });
   }
 
-  /** Refuses a login attempt for a locked username or a throttled address, before any password check. */
-  async check(username: string, ip: string): Promise<void> {
+  /** The account a typed login names; resolved once per attempt and passed to check and failed. */
+  account(login: string): Promise<string> {
+    return this.enabled ? this.accountOf(login) : Promise.resolve('');
+  }
+
+  /** Refuses a login attempt for a locked account or a throttled address, before any password check. */
+  async check(account: string, ip: string): Promise<void> {
     if (!this.enabled) return;
-    const until = await this.lockedUntil(await this.accountOf(username));
+    const until = await this.lockedUntil(account);
     if (until > Date.now()) {
       throw new RateLimitedError(
         'Too many failed logins for this username; it is locked for now',
@@ -67,11 +72,11 @@ export class LoginGuard {
     }
   }
 
-  /** Records a failed attempt; the one that reaches the limit locks the username. */
-  async failed(username: string, ip: string): Promise<void> {
+  /** Records a failed attempt; the one that reaches the limit locks the account. */
+  async failed(account: string, ip: string): Promise<void> {
     if (!this.enabled) return;
     this.counters.add(ipKey(ip), this.window);
-    const key = accountKey(await this.accountOf(username));
+    const key = accountKey(account);
     const failures = this.counters.add(key, this.window);
     if (failures >= this.limits.max_failures_per_account && this.kv) {
       const until = Date.now() + this.limits.lockout_minutes * 60_000;

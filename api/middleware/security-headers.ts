@@ -9,16 +9,14 @@ import type { Middleware } from 'koa';
  * claim a protection that is not in place.
  */
 export function securityHeaders(headers: Record<string, string>): Middleware {
-  const entries = Object.entries(headers);
+  const isHsts = ([name]: [string, string]) => name.toLowerCase() === 'strict-transport-security';
+  const overHttps = Object.entries(headers);
+  const overHttp = overHttps.filter((h) => !isHsts(h));
   return async (ctx, next) => {
     try {
       await next();
     } finally {
-      const https = ctx.secure;
-      for (const [name, value] of entries) {
-        if (!https && name.toLowerCase() === 'strict-transport-security') continue;
-        ctx.set(name, value);
-      }
+      for (const [name, value] of ctx.secure ? overHttps : overHttp) ctx.set(name, value);
       const csp = ctx.state.contentSecurityPolicy as string | undefined;
       if (csp && ctx.response.get('Content-Security-Policy'))
         ctx.set('Content-Security-Policy', csp);

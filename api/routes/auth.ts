@@ -72,8 +72,9 @@ export function authRoutes(auth: AuthService, guard: LoginGuard, audit: AuditLog
             ip: ctx.ip,
             request_id: ctx.state.requestId as string,
           });
+        const account = await guard.account(body.username);
         try {
-          await guard.check(body.username, ctx.ip);
+          await guard.check(account, ctx.ip);
         } catch (err) {
           await attempt('denied');
           throw err;
@@ -83,7 +84,7 @@ export function authRoutes(auth: AuthService, guard: LoginGuard, audit: AuditLog
           tokens = await auth.login(body.username, body.password);
         } catch (err) {
           if (err instanceof AuthenticationError) {
-            await guard.failed(body.username, ctx.ip);
+            await guard.failed(account, ctx.ip);
             await attempt('failed');
           }
           throw err;

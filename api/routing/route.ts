@@ -121,17 +121,18 @@ export function mountRoutes(routes: AnyRoute[], hooks: MountHooks): Router {
       let principal: Principal | undefined;
       if (def.auth !== 'public') principal = await hooks.authenticate(ctx);
       if (!def.audit || !principal || !hooks.audit) return handle(def, ctx, principal);
-      const record = (outcome: AuditOutcome) =>
-        hooks.audit!(ctx, principal, {
+      const record = (outcome: AuditOutcome) => {
+        // The path names the resource; a create names it in its answer.
+        const id =
+          (ctx.params as { id?: string }).id ??
+          (outcome === 'success' ? createdId(ctx.body) : undefined);
+        return hooks.audit!(ctx, principal, {
           action: def.audit!.action,
           resource_type: def.audit!.resource,
-          ...((ctx.params as { id?: string }).id
-            ? { resource_id: (ctx.params as { id: string }).id }
-            : outcome === 'success' && createdId(ctx.body)
-              ? { resource_id: createdId(ctx.body)! }
-              : {}),
+          ...(id ? { resource_id: id } : {}),
           outcome,
         });
+      };
       try {
         await handle(def, ctx, principal);
       } catch (err) {

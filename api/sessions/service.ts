@@ -21,7 +21,7 @@ import {
 } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { visibleTo, type Actor } from '../access';
-import { fromView, type SessionViewFields } from '../../lib/store/session-view';
+import { fromView, WITHOUT_VIEW, type SessionViewFields } from '../../lib/store/session-view';
 import { whyNot, type SessionAction } from '../../workflows/session-state';
 import {
   COLLECTIONS,
@@ -72,13 +72,7 @@ const SCHEDULE_SKEW_MS = 60_000;
 export const INTERNAL = { _id: 0, updated_at: 0, analysis: 0, owner_id: 0 } as const;
 /** …nor the details view, which only `get` reads. */
 const HIDDEN = {
-  projection: {
-    ...INTERNAL,
-    view_messages: 0,
-    view_messages_overflow: 0,
-    view_notes: 0,
-    view_notes_overflow: 0,
-  },
+  projection: { ...INTERNAL, ...WITHOUT_VIEW },
 } as const;
 
 /** What a session list shows of each session. */

@@ -193,6 +193,11 @@ export async function ensureIndexes(db: Db): Promise<string[]> {
   return created;
 }
 
+/** A unique-index refusal; for a bulk insert, only when every refused document was a duplicate. */
 export function isDuplicateKey(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+  if (typeof err !== 'object' || err === null) return false;
+  const writeErrors = (err as { writeErrors?: { code?: number }[] }).writeErrors;
+  if (Array.isArray(writeErrors) && writeErrors.length > 0)
+    return writeErrors.every((e) => e.code === 11000);
+  return (err as { code?: unknown }).code === 11000;
 }

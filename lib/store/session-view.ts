@@ -82,4 +82,12 @@ export function fromView(doc: SessionViewFields): {
 }
 
 /** A session created with its view starts with empty lists, so its reads never fall back. */
+/** A projection leaving the view out, for every read but the details view's own. */
+export const WITHOUT_VIEW = {
+  view_messages: 0,
+  view_messages_overflow: 0,
+  view_notes: 0,
+  view_notes_overflow: 0,
+} as const;
+
 export const EMPTY_VIEW: SessionViewFields = { view_messages: '[]', view_notes: '[]' };

@@ -113,12 +113,17 @@ function excerpt(m: ClientMessage, shows: (sentence: string) => boolean): Eviden
 
 const feels = (e: Emotion) => (s: string) => readEmotions(s).some((r) => r.emotion === e);
 
-/** The client's messages, read one by one (the costly part of an analysis). */
-function readAll(input: AnalysisInput): ClientMessage[] {
+/** The client's lines with their ids (a turn without one is named by its place). */
+function clientLines(input: AnalysisInput): { id: string; text: string }[] {
   return input.transcript.flatMap((t, i) =>
-    t.sender_type === 'client' ? [read(t.id ?? `${input.session_id}#${i + 1}`, t.content)] : [],
+    t.sender_type === 'client'
+      ? [{ id: t.id ?? `${input.session_id}#${i + 1}`, text: t.content }]
+      : [],
   );
 }
+
+/** The client's messages, read one by one (the costly part of an analysis). */
+const readAll = (input: AnalysisInput) => clientLines(input).map((l) => read(l.id, l.text));
 
 /**
  * The same reading in slices, yielding to the event loop between them: the persona worker
@@ -126,9 +131,8 @@ function readAll(input: AnalysisInput): ClientMessage[] {
  */
 export async function readClientMessages(input: AnalysisInput): Promise<ClientMessage[]> {
   const out: ClientMessage[] = [];
-  for (const [i, t] of input.transcript.entries()) {
-    if (t.sender_type !== 'client') continue;
-    out.push(read(t.id ?? `${input.session_id}#${i + 1}`, t.content));
+  for (const line of clientLines(input)) {
+    out.push(read(line.id, line.text));
     if (out.length % 25 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   return out;

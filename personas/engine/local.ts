@@ -202,8 +202,7 @@ function composeReply(ctx: ReplyContext): PersonaReply {
       content: crisisReply(
         {
           persona,
-          categories: risk.categories,
-          critical: risk.level === 'critical',
+          risk,
           session_id: ctx.session_id,
           turn: ctx.persona_turn,
         },

@@ -4,7 +4,7 @@
  * here — never by an LLM — so its content is the same whatever engine a persona uses.
  */
 import type { Persona } from '../schema';
-import type { RiskCategory } from '../../lib/schemas/safety';
+import type { RiskCategory, RiskLevel } from '../../lib/schemas/safety';
 import type { CrisisResource, CrisisSettings } from './resources';
 import { pick, styled } from '../engine/voice';
 
@@ -12,8 +12,8 @@ export { DEFAULT_CRISIS_SETTINGS, type CrisisResource, type CrisisSettings } fro
 
 export interface CrisisReplyInput {
   persona: Persona;
-  categories: RiskCategory[];
-  critical: boolean;
+  /** The risk screen's verdict: what was heard, and how severe (critical asks for urgency). */
+  risk: { level: RiskLevel; categories: RiskCategory[] };
   session_id: string;
   /** Persona turn: with the session id it picks the wording, so consecutive replies differ. */
   turn: number;
@@ -38,7 +38,9 @@ const LEADS: Record<'self' | 'others' | 'abuse', readonly string[]> = {
 };
 
 export function crisisReply(input: CrisisReplyInput, settings: CrisisSettings): string {
-  const { persona, categories } = input;
+  const { persona } = input;
+  const { categories } = input.risk;
+  const critical = input.risk.level === 'critical';
   const first = categories[0];
   const kind = first === 'abuse' ? 'abuse' : first === 'harm_to_others' ? 'others' : 'self';
   const lead = pick(LEADS[kind], input.session_id, input.turn);
@@ -48,7 +50,7 @@ export function crisisReply(input: CrisisReplyInput, settings: CrisisSettings): 
   const parts = [
     lead,
     `I am an AI persona, not a human ${persona.type}, so I cannot give you crisis support myself.`,
-    input.critical
+    critical
       ? `If you are in immediate danger, please contact ${settings.emergency_number} now.`
       : `If you are in danger, please contact ${settings.emergency_number}.`,
     resources ? `You can also talk to someone right now: ${resources}.` : '',
