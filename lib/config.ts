@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { ALERT_SEVERITIES, RISK_CATEGORIES } from './schemas/safety';
 import { DEFAULT_CRISIS_SETTINGS } from '../personas/safety/resources';
 import { rateSchema } from './rate-limit/rate';
+import { CLIENT_SEALABLE, SESSION_SEALABLE } from './crypto/categories';
 
 const port = z.coerce.number().int().min(1).max(65_535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -415,6 +416,101 @@ export const configSchema = z.object({
               rate: rateSchema
                 .prefault('1000/minute')
                 .describe('Requests per API key (instead of the per-user limits).'),
+            })
+            .prefault({}),
+          signing: z
+            .object({
+              required: z
+                .boolean()
+                .default(false)
+                .describe(
+                  'Demand a signature (`X-Signature-Timestamp`, `X-Signature`) on every request made with an API key; otherwise only keys created with `require_signature` need one.',
+                ),
+              window_seconds: z.coerce
+                .number()
+                .int()
+                .min(10)
+                .max(3600)
+                .default(300)
+                .describe(
+                  'How far a signature timestamp may be from the server clock, either way; a signature is accepted once within it.',
+                ),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
+      encryption: z
+        .object({
+          enabled: z
+            .boolean()
+            .default(true)
+            .describe(
+              'Encrypt the fields listed in `encrypted_fields` (and Temporal payloads) at rest. Values already encrypted are still read when off.',
+            ),
+          algorithm: z
+            .literal('AES-256-GCM')
+            .default('AES-256-GCM')
+            .describe('Cipher of every encrypted value (fixed; listed as the spec shows it).'),
+          key_file: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              'JSON file holding the key versions (`{"active", "index_key", "keys": {id: {key, created_at}}}`); `smart-steps keys generate` writes it. Default: `<data_dir>/secrets/encryption-keys.json` when present, which `npm start` creates.',
+            ),
+          keys: z
+            .record(
+              z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'key ids are letters, digits, - and _'),
+              z.string().min(1),
+            )
+            .default({})
+            .describe(
+              'Key versions by id, each 32 random bytes in base64; merged over the key file. Never echoed.',
+            ),
+          active_key: z
+            .string()
+            .regex(/^[A-Za-z0-9_-]{1,32}$/)
+            .optional()
+            .describe(
+              "The key id new values are encrypted with (default: the key file's `active`).",
+            ),
+          index_key: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              "32 bytes in base64 keying the blind indexes that make encrypted fields searchable (default: the key file's). Changing it needs `smart-steps keys reindex`.",
+            ),
+          key_management: z
+            .object({
+              key_rotation_days: z.coerce
+                .number()
+                .int()
+                .min(1)
+                .default(90)
+                .describe('Age after which `smart-steps keys status` says the active key is due.'),
+              minimum_key_versions: z.coerce
+                .number()
+                .int()
+                .min(1)
+                .default(3)
+                .describe(
+                  'Key versions `smart-steps keys retire` always leaves in the key file, so backups made under recent keys stay readable.',
+                ),
+            })
+            .prefault({}),
+          encrypted_fields: z
+            .object({
+              client: z
+                .array(z.enum(CLIENT_SEALABLE))
+                .default([...CLIENT_SEALABLE])
+                .describe('Client fields encrypted at rest.'),
+              session: z
+                .array(z.enum(SESSION_SEALABLE))
+                .default([...SESSION_SEALABLE])
+                .describe(
+                  'Session data encrypted at rest: `notes` (facilitator notes), `transcript` (message content), `assessment` (summaries, insights, analyses).',
+                ),
             })
             .prefault({}),
         })

@@ -1,7 +1,8 @@
 /**
  * What `npm start` does before the apps start so that a fresh checkout can log in: the indexes
  * (`db init`), a JWT secret kept in `<data_dir>/secrets/jwt-secret`, and — on an empty database
- * — a first admin user whose random password is written beside it. Secrets go to files readable
+ * — a first admin user whose random password is written beside it; and the encryption key file
+ * (`<data_dir>/secrets/encryption-keys.json`) every process finds by itself. Secrets go to files readable
  * only by the owner and never to the terminal.
  */
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import { connectStore } from '../../lib/mongo';
 import { waitForDependency } from '../../lib/retry';
 import { ensureIndexes } from '../../lib/store/collections';
 import { UserStore } from '../../lib/auth/users';
+import { addKeyVersion, defaultKeyFile } from '../../lib/crypto/keyring';
 
 export const JWT_SECRET_ENV = 'SMARTSTEPS_AUTH__JWT_SECRET';
 
@@ -36,6 +38,13 @@ export async function prepareAuth(
   // tokens issued before a restart stay valid.
   const env: Record<string, string> = {};
   if (!config.auth.jwt_secret) env[JWT_SECRET_ENV] = readOrCreateJwtSecret(secretsDir);
+  const enc = config.security.encryption;
+  if (!enc.key_file && Object.keys(enc.keys).length === 0 && !existsSync(defaultKeyFile(config))) {
+    addKeyVersion(defaultKeyFile(config));
+    say(
+      `created encryption key file ${defaultKeyFile(config)} (back it up: data is unreadable without it)`,
+    );
+  }
 
   const store = await waitForDependency(
     { warn: say },

@@ -10,6 +10,12 @@ import { harnessState } from './harness-state';
 /** One signing secret per test process, so every API a test starts accepts the same tokens. */
 export const TEST_JWT_SECRET = randomBytes(32).toString('base64url');
 
+/** One keyring per test process, so every process a test starts reads what another wrote. */
+export const TEST_ENCRYPTION = {
+  'security.encryption.keys': { t1: randomBytes(32).toString('base64') },
+  'security.encryption.index_key': randomBytes(32).toString('base64'),
+};
+
 export function testConfig(overrides: Record<string, unknown> = {}): Config {
   const h = harnessState();
   return loadConfig({
@@ -23,6 +29,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       'server.port': 0,
       'logging.level': 'silent',
       'auth.jwt_secret': TEST_JWT_SECRET,
+      ...TEST_ENCRYPTION,
       // Every test file's API shares one address and one NATS, so the cluster-wide limits would
       // count the whole suite as one client; the limit tests turn them back on, on their own NATS.
       'security.rate_limiting.enabled': false,
