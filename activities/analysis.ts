@@ -5,6 +5,7 @@
  * Neither writes anything: an on-demand summary of a session in progress is not its final one.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import type { FieldCrypto } from '../lib/crypto/fields';
 import type { Store } from '../lib/mongo';
 import {
   COLLECTIONS,
@@ -24,6 +25,8 @@ import { readTranscript } from './transcript';
 
 export interface AnalysisActivityDeps {
   store: Store;
+  /** Opens the encrypted transcript, client name and stored analysis. */
+  fields: FieldCrypto;
   personas: PersonaLookup;
   engine: PersonaEngine;
 }
@@ -46,7 +49,12 @@ export const MAX_PROGRESS_SESSIONS = 1000;
 const nextDay = (day: string) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
-export function createAnalysisActivities({ store, personas, engine }: AnalysisActivityDeps) {
+export function createAnalysisActivities({
+  store,
+  fields,
+  personas,
+  engine,
+}: AnalysisActivityDeps) {
   const sessions = () => store.db.collection<SessionDoc>(COLLECTIONS.sessions);
   const messages = () => store.db.collection<MessageDoc>(COLLECTIONS.messages);
 
@@ -56,7 +64,7 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
      * analysed from its transcript so far.
      */
     async summarizeSession(req: SummarizeSessionRequest): Promise<SessionSummaryResponse> {
-      const session = await sessions().findOne(
+      const found = await sessions().findOne(
         { _id: req.session_id },
         {
           projection: {
@@ -70,6 +78,7 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
           },
         },
       );
+      const session = found && fields.openAssessment(req.session_id, found);
       if (!session) {
         throw ApplicationFailure.create({
           type: 'SessionNotFound',
@@ -93,7 +102,7 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
           nonRetryable: true,
         });
       }
-      const transcript = await readTranscript(store, req.session_id);
+      const transcript = await readTranscript(store, fields, req.session_id);
       const analysis = await engine.analyze({
         session_id: req.session_id,
         persona,
@@ -113,10 +122,10 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
 
     /** The client's sessions that started within the period, with what the client wrote in each. */
     async progressReport(req: ProgressReportActivityRequest): Promise<ProgressReportResponse> {
-      const [client, held] = await Promise.all([
+      const [clientDoc, held] = await Promise.all([
         store.db
           .collection<ClientDoc>(COLLECTIONS.clients)
-          .findOne({ _id: req.client_id }, { projection: { _id: 0, first_name: 1 } }),
+          .findOne({ _id: req.client_id }, { projection: { _id: 1, first_name: 1 } }),
         sessions()
           .find(
             {
@@ -131,6 +140,7 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
           .limit(MAX_PROGRESS_SESSIONS)
           .toArray(),
       ]);
+      const client = clientDoc && fields.openClient(clientDoc);
       const ids = held.map((s) => s.session_id);
       const said = new Map<string, string[]>(ids.map((id) => [id, []]));
       const saidIds = new Map<string, string[]>(ids.map((id) => [id, []]));
@@ -142,7 +152,8 @@ export function createAnalysisActivities({ store, personas, engine }: AnalysisAc
           )
           .sort({ session_id: 1, seq: 1 })
           .toArray();
-        for (const m of written) {
+        for (const stored of written) {
+          const m = fields.openMessage(stored);
           said.get(m.session_id)?.push(m.content);
           saidIds.get(m.session_id)?.push(m._id);
         }

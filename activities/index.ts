@@ -1,9 +1,9 @@
 import { createDiagnosticActivities, type DiagnosticsDeps } from './diagnostics';
 import { createSafetyActivities, type SafetyDeps, type ScreenResult } from './safety';
 import type { Message } from '../lib/schemas/session';
-import { createSessionStoreActivities } from './session-store';
+import { createSessionStoreActivities, type SessionStoreDeps } from './session-store';
 
-export type SessionPoolDeps = DiagnosticsDeps & SafetyDeps;
+export type SessionPoolDeps = DiagnosticsDeps & SafetyDeps & SessionStoreDeps;
 
 /** Activities of the session pool (workflows' bookkeeping), built from injected dependencies. */
 export function createSessionActivities(deps: SessionPoolDeps) {

@@ -4,6 +4,7 @@
  * network-bound work (an LLM, the local engine) scales on its own.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { FieldCrypto } from '../lib/crypto/fields';
 import type { Store } from '../lib/mongo';
 import { COLLECTIONS, type SessionDoc } from '../lib/store/collections';
 import type { Bus } from '../lib/bus';
@@ -33,6 +34,8 @@ export interface PersonaLookup {
 
 export interface PersonaActivityDeps {
   store: Store;
+  /** Encrypts what is stored: the reply's content, the session's summary and analysis. */
+  fields: FieldCrypto;
   bus: Bus;
   personas: PersonaLookup;
   engine: PersonaEngine;
@@ -64,6 +67,7 @@ export interface AnalysisResult {
 
 export function createPersonaActivities({
   store,
+  fields,
   bus,
   personas,
   engine,
@@ -162,7 +166,7 @@ export function createPersonaActivities({
       const { session, message_id, seq, timestamp, in_reply_to, risk, ...replyRequest } = req;
       // A retry after the write (say, the publish failed) must not pay for another LLM reply.
       if (Context.current().info.attempt > 1) {
-        const written = await findMessage(store, message_id);
+        const written = await findMessage(store, fields, message_id);
         if (written) {
           await announceMessage(bus, session, written);
           return written;
@@ -178,7 +182,7 @@ export function createPersonaActivities({
               streamTo(session, message_id),
             );
         if (reply.fallback) await announceFallback(session, message_id, reply.fallback);
-        const stored = await storeMessageOnce(store, {
+        const stored = await storeMessageOnce(store, fields, {
           id: message_id,
           session_id: session.session_id,
           sender_type: 'persona',
@@ -213,7 +217,7 @@ export function createPersonaActivities({
     async analyzeSession(
       req: SessionRef & { goals: string[]; persona_version?: number },
     ): Promise<AnalysisResult> {
-      const transcript = await readTranscript(store, req.session_id);
+      const transcript = await readTranscript(store, fields, req.session_id);
       const analysis = await engine.analyze({
         session_id: req.session_id,
         persona: await persona(req.persona_id, req.persona_version),
@@ -223,7 +227,7 @@ export function createPersonaActivities({
       await store.db.collection<SessionDoc>(COLLECTIONS.sessions).updateOne(
         { _id: req.session_id },
         {
-          $set: {
+          $set: fields.sealAssessment(req.session_id, {
             summary: analysis.summary,
             insights: analysis.insights,
             analysis: {
@@ -236,7 +240,7 @@ export function createPersonaActivities({
                 : {}),
               ...(analysis.mood_evidence ? { mood_evidence: analysis.mood_evidence } : {}),
             },
-          },
+          }),
         },
       );
       return { summary: analysis.summary, insights: analysis.insights };

@@ -4,6 +4,7 @@
  * and every event carries a deterministic id, so a retry stores and publishes nothing twice.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import type { FieldCrypto } from '../lib/crypto/fields';
 import type { Store } from '../lib/mongo';
 import type { Bus } from '../lib/bus';
 import {
@@ -26,12 +27,14 @@ import type { SessionEventData, SessionEventName } from '../lib/schemas/events';
 
 export interface SessionStoreDeps {
   store: Store;
+  /** Encrypts messages, notes and the session's summary and insights before they are stored. */
+  fields: FieldCrypto;
   bus: Bus;
 }
 
 export type { SessionRef, StoredMessage };
 
-export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
+export function createSessionStoreActivities({ store, fields, bus }: SessionStoreDeps) {
   const sessions = store.db.collection<SessionDoc>(COLLECTIONS.sessions);
   const notes = store.db.collection<NoteDoc>(COLLECTIONS.notes);
 
@@ -51,7 +54,10 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
       await sessions.updateOne(
         { _id: session.session_id },
         {
-          $set: { ...session, updated_at: new Date().toISOString() },
+          $set: {
+            ...fields.sealAssessment(session.session_id, session),
+            updated_at: new Date().toISOString(),
+          },
           $setOnInsert: EMPTY_VIEW,
         },
         { upsert: true },
@@ -83,14 +89,14 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
 
     /** Stores a message once and publishes message.created. */
     async recordMessage(input: { message: StoredMessage; session: SessionRef }): Promise<Message> {
-      const stored = await storeMessageOnce(store, input.message);
+      const stored = await storeMessageOnce(store, fields, input.message);
       await announceMessage(bus, input.session, stored);
       return stored;
     },
 
     /** The stored form of an accepted message, to answer a retried send. */
     async getMessage(input: { message_id: string }): Promise<Message> {
-      const found = await findMessage(store, input.message_id);
+      const found = await findMessage(store, fields, input.message_id);
       if (!found) {
         throw ApplicationFailure.create({
           type: 'MessageNotFound',
@@ -103,9 +109,14 @@ export function createSessionStoreActivities({ store, bus }: SessionStoreDeps) {
     async recordNote(input: { note: Note; session: SessionRef }): Promise<Note> {
       const { note, session } = input;
       await insertOnce(() =>
-        notes.insertOne({ _id: note.id, ...note, session_id: session.session_id }),
+        notes.insertOne({
+          _id: note.id,
+          ...note,
+          content: fields.sealNoteContent(note.id, note.content),
+          session_id: session.session_id,
+        }),
       );
-      await addNoteToView(store.db, session.session_id, note);
+      await addNoteToView(store.db, fields, session.session_id, note);
       await publishEvent(bus, 'session', session.session_id, {
         event_id: eventId(session.session_id, 'note.added', note.id),
         event: 'note.added',

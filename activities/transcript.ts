@@ -4,6 +4,7 @@
  * published with a deterministic event id, so any retry is harmless.
  */
 import type { Store } from '../lib/mongo';
+import type { FieldCrypto } from '../lib/crypto/fields';
 import type { Bus } from '../lib/bus';
 import { COLLECTIONS, isDuplicateKey, type MessageDoc } from '../lib/store/collections';
 import { eventId, publishEvent } from '../lib/events';
@@ -19,31 +20,47 @@ export interface SessionRef {
 /** A message as stored: `seq` orders the transcript. */
 export type StoredMessage = Message & { seq: number };
 
-/** Stores the message unless an earlier attempt did; returns what is stored (the first attempt's words). */
-export async function storeMessageOnce(store: Store, message: StoredMessage): Promise<Message> {
+/**
+ * Stores the message (its content encrypted) unless an earlier attempt did; returns what is
+ * stored (the first attempt's words), in the clear.
+ */
+export async function storeMessageOnce(
+  store: Store,
+  fields: FieldCrypto,
+  message: StoredMessage,
+): Promise<Message> {
   const messages = store.db.collection<MessageDoc>(COLLECTIONS.messages);
   let stored: Message;
   try {
-    await messages.insertOne({ _id: message.id, ...message });
+    await messages.insertOne({
+      _id: message.id,
+      ...message,
+      content: fields.sealMessageContent(message.id, message.content),
+    });
     const { seq: _seq, ...fresh } = message;
     stored = fresh;
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
-    const existing = await findMessage(store, message.id);
+    const existing = await findMessage(store, fields, message.id);
     if (!existing) throw err;
     stored = existing;
   }
   // Also on the retry path: an attempt that died after the insert has not updated the view yet.
   // Seq counts from 1 per session; past the one that marks the view full there is nothing to do.
-  if (message.seq <= VIEW_MESSAGE_LIMIT + 1) await addMessageToView(store.db, stored);
+  if (message.seq <= VIEW_MESSAGE_LIMIT + 1) await addMessageToView(store.db, fields, stored);
   return stored;
 }
 
-/** A stored message by id, as the API shows it (no `seq`). */
-export async function findMessage(store: Store, id: string): Promise<Message | null> {
-  return store.db
+/** A stored message by id, as the API shows it (no `seq`, content in the clear). */
+export async function findMessage(
+  store: Store,
+  fields: FieldCrypto,
+  id: string,
+): Promise<Message | null> {
+  const found = await store.db
     .collection<MessageDoc>(COLLECTIONS.messages)
     .findOne({ _id: id }, { projection: { _id: 0, seq: 0 } });
+  return found && fields.openMessage(found);
 }
 
 export async function announceMessage(
@@ -65,6 +82,7 @@ export async function announceMessage(
  */
 export async function readTranscript(
   store: Store,
+  fields: FieldCrypto,
   sessionId: string,
 ): Promise<Pick<Message, 'id' | 'sender_type' | 'content'>[]> {
   const turns = await store.db
@@ -72,5 +90,7 @@ export async function readTranscript(
     .find({ session_id: sessionId }, { projection: { _id: 1, sender_type: 1, content: 1, seq: 1 } })
     .sort({ seq: 1 })
     .toArray();
-  return turns.map((m) => ({ id: m._id, sender_type: m.sender_type, content: m.content }));
+  return turns.map((m) =>
+    fields.openMessage({ id: m._id, sender_type: m.sender_type, content: m.content }),
+  );
 }

@@ -16,6 +16,8 @@ import type { PersonaRegistry } from '../personas/registry';
 import { PersonaCatalog } from '../personas/catalog';
 import { SessionService } from './sessions/service';
 import { SeriesService } from './series/service';
+import { temporalEraser } from './clients/erasure';
+import { FieldCrypto } from '../lib/crypto/fields';
 import { ClientService } from './clients/service';
 import { AnalysisService } from './analysis/service';
 import { WebhookService } from './webhooks/service';
@@ -71,9 +73,15 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
   const { db } = connections.store;
   // Definition files plus the custom personas administrators add through the API.
   const catalog = new PersonaCatalog(personas, db);
-  const sessions = new SessionService(client, db, config, catalog);
+  const fields = FieldCrypto.fromConfig(config);
+  const sessions = new SessionService(client, db, config, catalog, fields);
   const audit = new AuditLog(db, connections.bus, log);
-  const clients = new ClientService(db, connections.bus);
+  const clients = new ClientService(
+    db,
+    connections.bus,
+    fields,
+    temporalEraser(client, config.temporal.namespace),
+  );
   const routes = apiRoutes({
     probes: connections.probes,
     auth,
@@ -84,7 +92,7 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
     clients,
     personas: catalog,
     analysis: new AnalysisService(client, db, config),
-    webhooks: new WebhookService(db, config.webhooks),
+    webhooks: new WebhookService(db, fields, config.webhooks),
   });
   const api = mountRoutes(routes, {
     authenticate: (ctx) => authenticate(auth, ctx.get('Authorization')),

@@ -32,6 +32,7 @@ import {
 import { start as startSessionWorker } from '../workers/session-worker';
 import { start as startPersonaWorker } from '../workers/persona-worker';
 import type { RunningWorker } from '../workers/pool';
+import { FieldCrypto } from '../lib/crypto/fields';
 import { quietLogger, testConfig, unique, waitFor, workflowBundle } from './helpers/stack';
 
 describe('on-demand analysis', () => {
@@ -116,7 +117,7 @@ describe('on-demand analysis', () => {
     it('analyses an active session from what the client has said so far, without storing it', async () => {
       const { id } = await converse('c_active', worried, ['Reduce anxiety at work']);
 
-      const summary = await service.summarizeSession(id);
+      const summary = await service.summarizeSession(id, 'c_test');
       expect(sessionSummaryResponseSchema.parse(summary)).toEqual(summary);
       expect(summary.session_id).toBe(id);
       // Only the client's three messages count; the persona's reflections never do.
@@ -172,17 +173,26 @@ describe('on-demand analysis', () => {
     it('answers with the analysis stored when a completed session ended', async () => {
       const { id, handle } = await converse('c_completed', worried);
       await handle.executeUpdate(endSessionUpdate);
+      const fields = FieldCrypto.fromConfig(config);
       const ended = await waitFor('the stored end-of-session analysis', async () => {
         const doc = await sessions().findOne({ _id: id });
-        return doc?.status === 'completed' && doc.analysis ? doc : undefined;
+        return doc?.status === 'completed' && doc.analysis
+          ? fields.openAssessment(id, doc)
+          : undefined;
       });
 
-      // Mark the stored analysis: the answer must come from it, not from a fresh reading.
+      // Mark the stored analysis (encrypted, like the original): the answer must come from it,
+      // not from a fresh reading.
+      const marked = { ...ended.analysis, key_points: ['As stored at the end of the session'] };
       await sessions().updateOne(
         { _id: id },
-        { $set: { 'analysis.key_points': ['As stored at the end of the session'] } },
+        {
+          $set: {
+            analysis: fields.sealAssessmentValue(id, 'analysis', marked) as Record<string, unknown>,
+          },
+        },
       );
-      const summary = await service.summarizeSession(id);
+      const summary = await service.summarizeSession(id, 'c_test');
       expect(summary).toEqual({
         session_id: id,
         summary: ended.summary,
@@ -196,7 +206,7 @@ describe('on-demand analysis', () => {
 
     it('summarises a session without messages as one where nothing was said', async () => {
       const { id } = await createSession('c_quiet');
-      const summary = await service.summarizeSession(id);
+      const summary = await service.summarizeSession(id, 'c_test');
       expect(sessionSummaryResponseSchema.parse(summary)).toEqual(summary);
       expect(summary.summary).toContain('the client sent 0 messages');
       expect(summary.mood_analysis).toEqual({
@@ -207,7 +217,9 @@ describe('on-demand analysis', () => {
     });
 
     it('reports an unknown session as not found', async () => {
-      await expect(service.summarizeSession('s_doesnotexist0000')).rejects.toThrow(NotFoundError);
+      await expect(service.summarizeSession('s_doesnotexist0000', 'c_test')).rejects.toThrow(
+        NotFoundError,
+      );
     });
   });
 
@@ -428,7 +440,9 @@ describe('on-demand analysis', () => {
         timeoutMs: 3_000,
       });
       const { id } = await createSession('c_waiting');
-      await expect(impatient.summarizeSession(id)).rejects.toThrow(ServiceUnavailableError);
+      await expect(impatient.summarizeSession(id, 'c_test')).rejects.toThrow(
+        ServiceUnavailableError,
+      );
     });
 
     it('reports Temporal being unreachable as unavailable', async () => {
@@ -439,7 +453,9 @@ describe('on-demand analysis', () => {
         store.db,
         config,
       );
-      await expect(unreachable.summarizeSession('s_any')).rejects.toThrow(ServiceUnavailableError);
+      await expect(unreachable.summarizeSession('s_any', 'c_test')).rejects.toThrow(
+        ServiceUnavailableError,
+      );
       await connection.close();
     });
   });

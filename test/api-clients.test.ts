@@ -76,7 +76,7 @@ describe('clients over REST', () => {
     expect((await rt.http('GET', '/api/v1/clients?search=.*')).body.pagination.total).toBe(0);
   });
 
-  it('shows session counts, updates fields, and refuses to delete a client with sessions to come', async () => {
+  it('shows session counts, updates fields, and erases a client along with the sessions still to come', async () => {
     const created = await rt.http('POST', '/api/v1/clients', {
       ...jane,
       email: 'jane.2@example.com',
@@ -113,12 +113,11 @@ describe('clients over REST', () => {
       Date.parse(created.body.created_at),
     );
 
-    const refused = await rt.http('DELETE', `/api/v1/clients/${id}`);
-    expect(refused.status).toBe(409);
-    expect(refused.body.error.details).toEqual({ open_sessions: 1 });
-    await rt.http('POST', `/api/v1/sessions/${s2.body.session_id}/cancel`);
+    // Erasure does not wait for sessions to end: the scheduled one goes with the client.
     expect((await rt.http('DELETE', `/api/v1/clients/${id}`)).status).toBe(204);
     expect((await rt.http('GET', `/api/v1/clients/${id}`)).status).toBe(404);
+    expect((await rt.http('GET', `/api/v1/sessions/${s2.body.session_id}`)).status).toBe(404);
+    expect((await rt.http('DELETE', `/api/v1/clients/${id}`)).status).toBe(404);
   });
 
   it('names the invalid field', async () => {

@@ -8,6 +8,7 @@ import {
   webhookSchema,
   WEBHOOK_EVENT_NAMES,
 } from '../lib/schemas/webhook';
+import { FieldCrypto } from '../lib/crypto/fields';
 import { WebhookService, type WebhookOwner } from '../api/webhooks/service';
 import { testConfig } from './helpers/stack';
 
@@ -59,6 +60,7 @@ describe('webhook registration schemas', () => {
 describe('WebhookService', () => {
   let store: Store;
   let service: WebhookService;
+  let fields: FieldCrypto;
   const system: WebhookOwner = { name: 'system' };
   // Facilitators: what they create is theirs, and they are confined to it.
   const alice: WebhookOwner = { owner_id: 'u_alice', restrict_to: 'u_alice', name: 'alice' };
@@ -67,9 +69,11 @@ describe('WebhookService', () => {
   const admin: WebhookOwner = { owner_id: 'u_admin', name: 'admin' };
 
   beforeAll(async () => {
-    store = await connectStore(testConfig());
+    const config = testConfig();
+    store = await connectStore(config);
     await ensureIndexes(store.db);
-    service = new WebhookService(store.db);
+    fields = FieldCrypto.fromConfig(config);
+    service = new WebhookService(store.db, fields);
   });
   afterAll(async () => {
     await store?.db.dropDatabase();
@@ -89,11 +93,13 @@ describe('WebhookService', () => {
       created_by: 'alice',
     });
     expect(createWebhookResponseSchema.parse(created)).toEqual(created);
-    // The dispatcher signs with the stored secret; the owner scopes who sees it.
-    expect(await stored(created.webhook_id)).toMatchObject({
-      secret: 'your_webhook_secret',
-      owner_id: 'u_alice',
-    });
+    // The dispatcher signs with the stored secret, kept encrypted; the owner scopes who sees it.
+    const doc = await stored(created.webhook_id);
+    expect(doc).toMatchObject({ owner_id: 'u_alice' });
+    expect(JSON.stringify(doc)).not.toContain('your_webhook_secret');
+    expect(fields.openSecret(`webhooks:${created.webhook_id}:secret`, doc!.secret)).toBe(
+      'your_webhook_secret',
+    );
   });
 
   it('generates a secret when none is given and shows it only in the create answer', async () => {
@@ -102,7 +108,9 @@ describe('WebhookService', () => {
       bob,
     );
     expect(created.secret).toMatch(/^whsec_[a-z0-9]{48}$/);
-    expect((await stored(created.webhook_id))?.secret).toBe(created.secret);
+    const secret = (await stored(created.webhook_id))!.secret;
+    expect(secret).not.toBe(created.secret);
+    expect(fields.openSecret(`webhooks:${created.webhook_id}:secret`, secret)).toBe(created.secret);
 
     const read = await service.get(created.webhook_id, bob);
     const listed = await service.list(1, 100, bob);

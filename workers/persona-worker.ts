@@ -45,12 +45,19 @@ export async function start(
       options: {
         maxConcurrentActivityTaskExecutions: config.performance.workers.max_concurrent_activities,
       },
-      activities: ({ store, bus }) => {
+      activities: ({ store, bus, fields }) => {
         // Custom personas (added through the API) are read from the store, by session version.
         const personas = new PersonaCatalog(files, store.db);
         return {
-          ...createPersonaActivities({ store, bus, personas, engine, safety: config.safety }),
-          ...createAnalysisActivities({ store, personas, engine }),
+          ...createPersonaActivities({
+            store,
+            fields,
+            bus,
+            personas,
+            engine,
+            safety: config.safety,
+          }),
+          ...createAnalysisActivities({ store, fields, personas, engine }),
         };
       },
     },

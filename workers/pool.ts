@@ -11,6 +11,7 @@ import { connectStore, type Store } from '../lib/mongo';
 import { connectBus, type Bus } from '../lib/bus';
 import { waitForDependency } from '../lib/retry';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
+import { FieldCrypto } from '../lib/crypto/fields';
 
 export interface RunningWorker {
   identity: string;
@@ -21,6 +22,8 @@ export interface RunningWorker {
 export interface PoolDeps {
   store: Store;
   bus: Bus;
+  /** Field encryption for what the pool's activities store and read. */
+  fields: FieldCrypto;
   identity: string;
 }
 
@@ -50,6 +53,8 @@ export async function startPool(
   const identity = opts.identity ?? `${def.pool}-${process.pid}@${os.hostname()}`;
   const waitFor = <T>(what: string, fn: () => Promise<T>) => waitForDependency(log, what, fn);
 
+  // Missing keys are a configuration error: say so before connecting to anything.
+  const fields = FieldCrypto.fromConfig(config);
   let store: Store | undefined;
   let bus: Bus | undefined;
   let connection: NativeConnection | undefined;
@@ -71,7 +76,7 @@ export async function startPool(
       taskQueue: def.taskQueue,
       identity,
       ...workflowSource,
-      activities: await def.activities({ store, bus, identity }),
+      activities: await def.activities({ store, bus, fields, identity }),
       shutdownGraceTime: '10 seconds',
       ...def.options,
     });

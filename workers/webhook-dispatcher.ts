@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../lib/log';
 import { connectStore, type Store } from '../lib/mongo';
 import { connectBus, type Bus } from '../lib/bus';
 import { waitForDependency } from '../lib/retry';
+import { FieldCrypto } from '../lib/crypto/fields';
 import { WebhookDispatcher } from '../lib/webhooks/dispatcher';
 import { runMain, type Stoppable } from './main';
 
@@ -32,6 +33,7 @@ export async function start(
     const dispatcher = new WebhookDispatcher({
       db: store.db,
       bus,
+      fields: FieldCrypto.fromConfig(config),
       settings: config.webhooks,
       log,
       identity,

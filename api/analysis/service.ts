@@ -4,6 +4,7 @@
  * here checks that the session or client exists or who may see it; the caller does that first.
  */
 import { WorkflowFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
+import { SESSION_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import type { Config } from '../../lib/config';
@@ -76,10 +77,12 @@ export class AnalysisService {
    * @throws NotFoundError no such session; ConflictError its persona is no longer defined;
    *   ServiceUnavailableError Temporal or the persona pool cannot answer in time.
    */
-  async summarizeSession(sessionId: string): Promise<SessionSummaryResponse> {
+  async summarizeSession(sessionId: string, clientId: string): Promise<SessionSummaryResponse> {
     return this.run(() =>
       this.temporal.workflow.execute(sessionSummaryWorkflow, {
         workflowId: `analysis-summary-${sessionId}-${randomToken(8)}`,
+        // Tagged with the client, so erasing the client finds and deletes this history too.
+        typedSearchAttributes: [{ key: SESSION_SEARCH_ATTRIBUTES.clientId, value: clientId }],
         taskQueue: this.config.temporal.task_queues.sessions,
         workflowExecutionTimeout: this.timeoutMs,
         args: [
@@ -105,6 +108,7 @@ export class AnalysisService {
     return this.run(() =>
       this.temporal.workflow.execute(progressReportWorkflow, {
         workflowId: `analysis-progress-${clientId}-${randomToken(8)}`,
+        typedSearchAttributes: [{ key: SESSION_SEARCH_ATTRIBUTES.clientId, value: clientId }],
         taskQueue: this.config.temporal.task_queues.sessions,
         workflowExecutionTimeout: this.timeoutMs,
         args: [

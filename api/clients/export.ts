@@ -4,6 +4,7 @@
  * that book sessions for them. Read straight from the store, in the API's own shapes.
  */
 import type { Db } from 'mongodb';
+import type { FieldCrypto } from '../../lib/crypto/fields';
 import { z } from 'zod';
 import { visibleTo, type Actor } from '../access';
 import { WITHOUT_VIEW } from '../../lib/store/session-view';
@@ -36,11 +37,20 @@ export type ClientExport = z.infer<typeof clientExportSchema>;
 /** Bookkeeping fields of the store (the session view included), not data about the client. */
 const INTERNAL = { _id: 0, owner_id: 0, updated_at: 0, ...WITHOUT_VIEW } as const;
 
-export async function exportClient(db: Db, clientId: string, actor: Actor): Promise<ClientExport> {
-  const client = await db
+export async function exportClient(
+  db: Db,
+  fields: FieldCrypto,
+  clientId: string,
+  actor: Actor,
+): Promise<ClientExport> {
+  const found = await db
     .collection<ClientDoc>(COLLECTIONS.clients)
-    .findOne({ _id: clientId, ...visibleTo(actor) }, { projection: { _id: 0, owner_id: 0 } });
-  if (!client) throw new NotFoundError(`Client ${clientId} not found`);
+    .findOne(
+      { _id: clientId, ...visibleTo(actor) },
+      { projection: { _id: 0, owner_id: 0, search_index: 0 } },
+    );
+  if (!found) throw new NotFoundError(`Client ${clientId} not found`);
+  const client = fields.openClient(found);
 
   const sessions = await db
     .collection<SessionDoc>(COLLECTIONS.sessions)
@@ -70,13 +80,13 @@ export async function exportClient(db: Db, clientId: string, actor: Actor): Prom
     for (const item of items) map.set(item.session_id, [...(map.get(item.session_id) ?? []), item]);
     return map;
   };
-  const messagesOf = group(messages);
-  const notesOf = group(notes);
+  const messagesOf = group(messages.map((m) => fields.openMessage(m)));
+  const notesOf = group(notes.map((n) => fields.openNote(n)));
   return {
     exported_at: new Date().toISOString(),
     client,
     sessions: sessions.map((s) => ({
-      ...s,
+      ...fields.openAssessment(s.session_id, s),
       messages: (messagesOf.get(s.session_id) ?? []).map(({ seq: _seq, ...m }) => m),
       facilitator_notes: (notesOf.get(s.session_id) ?? []).map(({ session_id: _s, ...n }) => n),
     })),

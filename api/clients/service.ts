@@ -1,8 +1,10 @@
 /**
  * Clients: the people sessions are held with. Plain documents (no workflow): created, read,
- * updated and deleted here, with `client.created` published for webhooks.
+ * updated and erased here, with `client.created` published for webhooks. Their personal fields
+ * are stored encrypted (lib/crypto/fields.ts); search goes through blind indexes.
  */
 import type { Db } from 'mongodb';
+import type { FieldCrypto } from '../../lib/crypto/fields';
 import type { Bus } from '../../lib/bus';
 import { ConflictError, NotFoundError } from '../../lib/errors';
 import { visibleTo, type Actor } from '../access';
@@ -16,32 +18,51 @@ import {
 } from '../../lib/store/collections';
 import type { Client, CreateClientRequest, UpdateClientRequest } from '../../lib/schemas/client';
 import { exportClient, type ClientExport } from './export';
+import { eraseClientData, type Eraser } from './erasure';
 
 export interface ClientDetails extends Client {
   session_count: { total: number; completed: number; scheduled: number };
 }
 
-const PUBLIC = { projection: { _id: 0, owner_id: 0 } } as const;
+const PUBLIC = { projection: { _id: 0, owner_id: 0, search_index: 0 } } as const;
+
+/** A client as stored: sealed fields plus the blind indexes search uses. */
+type StoredClient = ClientDoc & { search_index?: string[] };
 
 /**
  * A client's e-mail is unique among one owner's clients. FerretDB has no partial indexes (and
- * most clients may have no e-mail), so uniqueness is a claim document keyed by `_id`.
+ * most clients may have no e-mail), so uniqueness is a claim document keyed by `_id`: the owner
+ * and the e-mail's blind index, so the claim does not hold the address itself.
  */
 interface EmailClaim {
   _id: string;
   client_id: string;
 }
-const claimId = (ownerId: string | undefined, email: string) =>
-  `${ownerId ?? '-'}\n${email.trim().toLowerCase()}`;
 
 export class ClientService {
   constructor(
     private readonly db: Db,
     private readonly bus: Bus,
+    private readonly fields: FieldCrypto,
+    private readonly eraser: Eraser,
   ) {}
 
   private get clients() {
-    return this.db.collection<ClientDoc>(COLLECTIONS.clients);
+    return this.db.collection<StoredClient>(COLLECTIONS.clients);
+  }
+
+  private claimId(ownerId: string | undefined, email: string): string {
+    return `${ownerId ?? '-'}\n${this.fields.emailIndex(email)}`;
+  }
+
+  /** The document to store for a client: sealed fields and their search index. */
+  private stored(client: Client, ownerId: string | undefined): StoredClient {
+    return {
+      _id: client.client_id,
+      ...this.fields.sealClient(client.client_id, client),
+      ...(ownerId ? { owner_id: ownerId } : {}),
+      search_index: this.fields.clientSearchIndex(client),
+    };
   }
 
   private get emailClaims() {
@@ -64,11 +85,7 @@ export class ClientService {
       updated_at: now,
       metadata: req.metadata,
     };
-    await this.clients.insertOne({
-      _id: client.client_id,
-      ...client,
-      ...(actor.owner_id ? { owner_id: actor.owner_id } : {}),
-    });
+    await this.clients.insertOne(this.stored(client, actor.owner_id));
     await publishEvent(this.bus, 'client', client.client_id, {
       event_id: eventId(client.client_id, 'client.created'),
       event: 'client.created',
@@ -83,7 +100,7 @@ export class ClientService {
    * e-mail (a crash between steps) is stale and taken over.
    */
   private async claimEmail(ownerId: string | undefined, email: string, clientId: string) {
-    const _id = claimId(ownerId, email);
+    const _id = this.claimId(ownerId, email);
     try {
       await this.emailClaims.insertOne({ _id, client_id: clientId });
       return;
@@ -91,7 +108,8 @@ export class ClientService {
       if (!isDuplicateKey(err)) throw err;
     }
     const claim = await this.emailClaims.findOne({ _id });
-    const holder = claim && (await this.clients.findOne({ _id: claim.client_id }));
+    const found = claim && (await this.clients.findOne({ _id: claim.client_id }));
+    const holder = found && this.fields.openClient(found);
     if (holder?.email?.toLowerCase() === email.trim().toLowerCase() && holder._id !== clientId) {
       throw new ConflictError('A client with this email already exists', {
         field: 'email',
@@ -102,27 +120,32 @@ export class ClientService {
   }
 
   private async releaseEmail(ownerId: string | undefined, email: string, clientId: string) {
-    await this.emailClaims.deleteOne({ _id: claimId(ownerId, email), client_id: clientId });
+    await this.emailClaims.deleteOne({ _id: this.claimId(ownerId, email), client_id: clientId });
   }
 
-  /** Newest first; `search` matches the start of a first or last name or the e-mail, ignoring case. */
+  /**
+   * Newest first; `search` matches the start of a first or last name's word or of the e-mail,
+   * ignoring case and accents, through the blind indexes (the fields themselves are encrypted).
+   */
   async list(
     search: string | undefined,
     page: number,
     limit: number,
     actor: Actor,
   ): Promise<{ items: Client[]; total: number }> {
+    const terms = search === undefined ? undefined : this.fields.searchTerms(search);
+    if (search !== undefined && !terms) return { items: [], total: 0 };
+    const alternatives = terms
+      ? [
+          ...(terms.whole ? [{ search_index: terms.whole }] : []),
+          ...(terms.words.length ? [{ search_index: { $all: terms.words } }] : []),
+        ]
+      : [];
     const query = {
       ...visibleTo(actor),
-      ...(search
-        ? {
-            $or: ['first_name', 'last_name', 'email'].map((field) => ({
-              [field]: { $regex: `(^|\\s)${escapeRegex(search.trim())}`, $options: 'i' },
-            })),
-          }
-        : {}),
+      ...(alternatives.length ? { $or: alternatives } : {}),
     };
-    const [items, total] = await Promise.all([
+    const [docs, total] = await Promise.all([
       this.clients
         .find(query, PUBLIC)
         .sort({ created_at: -1, client_id: -1 })
@@ -131,7 +154,7 @@ export class ClientService {
         .toArray(),
       this.clients.countDocuments(query),
     ]);
-    return { items, total };
+    return { items: docs.map((d) => this.fields.openClient(d)), total };
   }
 
   async get(clientId: string, actor: Actor): Promise<ClientDetails> {
@@ -146,8 +169,9 @@ export class ClientService {
   }
 
   async update(clientId: string, req: UpdateClientRequest, actor: Actor): Promise<ClientDetails> {
-    const current = await this.clients.findOne({ _id: clientId, ...visibleTo(actor) });
-    if (!current) throw new NotFoundError(`Client ${clientId} not found`);
+    const found = await this.clients.findOne({ _id: clientId, ...visibleTo(actor) });
+    if (!found) throw new NotFoundError(`Client ${clientId} not found`);
+    const current = this.fields.openClient(found);
     const emailChanges =
       req.email !== undefined && req.email?.toLowerCase() !== current.email?.toLowerCase();
     if (emailChanges && req.email) await this.claimEmail(current.owner_id, req.email, clientId);
@@ -157,9 +181,18 @@ export class ClientService {
       if (value === null) unset[key] = '';
       else set[key] = value;
     }
+    // The search index follows the names and e-mail as they will be.
+    const next = { ...current, ...set } as Client;
+    for (const key of Object.keys(unset)) delete (next as Record<string, unknown>)[key];
     await this.clients.updateOne(
       { _id: clientId },
-      { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) },
+      {
+        $set: {
+          ...this.fields.sealClient(clientId, set),
+          search_index: this.fields.clientSearchIndex(next),
+        },
+        ...(Object.keys(unset).length ? { $unset: unset } : {}),
+      },
     );
     if (emailChanges && current.email) {
       await this.releaseEmail(current.owner_id, current.email, clientId);
@@ -167,38 +200,30 @@ export class ClientService {
     return this.get(clientId, actor);
   }
 
-  /** Refused while the client has sessions to come; past sessions stay as records. */
-  async delete(clientId: string, actor: Actor): Promise<void> {
-    const client = await this.clients.findOne({ _id: clientId, ...visibleTo(actor) });
-    if (!client) throw new NotFoundError(`Client ${clientId} not found`);
-    const open = await this.db
-      .collection<SessionDoc>(COLLECTIONS.sessions)
-      .countDocuments({ client_id: clientId, status: { $in: ['scheduled', 'active'] } });
-    if (open > 0) {
-      throw new ConflictError(
-        `Client has ${open} scheduled or active session(s); end or cancel them first`,
-        {
-          open_sessions: open,
-        },
-      );
-    }
+  /**
+   * The right to erasure: the client's sessions are stopped and their workflows deleted, then
+   * transcripts, notes, analyses, sessions and series go, and the client record last — so a
+   * DELETE that fails part-way can simply be repeated.
+   */
+  async delete(clientId: string, actor: Actor): Promise<{ sessions: number; series: number }> {
+    const found = await this.clients.findOne({ _id: clientId, ...visibleTo(actor) });
+    if (!found) throw new NotFoundError(`Client ${clientId} not found`);
+    const client = this.fields.openClient(found);
+    const erased = await eraseClientData(this.db, this.eraser, clientId);
     await this.clients.deleteOne({ _id: clientId });
     if (client.email) await this.releaseEmail(client.owner_id, client.email, clientId);
+    return erased;
   }
 
   /** Everything held about the client (the right of access). */
   export(clientId: string, actor: Actor): Promise<ClientExport> {
-    return exportClient(this.db, clientId, actor);
+    return exportClient(this.db, this.fields, clientId, actor);
   }
 
   /** The client if the actor may see it; otherwise not found, whether or not it exists. */
   async find(clientId: string, actor: Actor): Promise<Client> {
     const client = await this.clients.findOne({ _id: clientId, ...visibleTo(actor) }, PUBLIC);
     if (!client) throw new NotFoundError(`Client ${clientId} not found`);
-    return client;
+    return this.fields.openClient(client);
   }
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -33,8 +33,8 @@ export function analysisRoutes(
         200: { description: 'The session summary', schema: sessionSummaryResponseSchema },
       },
       handler: async (ctx, { params, principal }) => {
-        await sessions.findSession(params.id, actorOf(principal));
-        ctx.body = await analysis.summarizeSession(params.id);
+        const session = await sessions.findSession(params.id, actorOf(principal));
+        ctx.body = await analysis.summarizeSession(params.id, session.client_id);
       },
     }),
     route({

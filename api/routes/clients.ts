@@ -20,9 +20,13 @@ export const clientIdParams = z.object({
 const listQuery = z.object({
   search: z
     .string()
+    .trim()
+    .min(2, 'must be at least 2 characters')
     .max(100)
     .optional()
-    .describe('Matches the start of a first name, last name or e-mail, ignoring case'),
+    .describe(
+      "Matches the start of a first or last name's words, or of the e-mail, ignoring case and accents (at least 2 characters; names are stored encrypted and searched through blind indexes)",
+    ),
   ...pageQuery(),
 });
 
@@ -165,13 +169,14 @@ export function clientRoutes(service: ClientService): AnyRoute[] {
       method: 'delete',
       path: `${base}/{id}`,
       operationId: 'deleteClient',
-      summary: 'Delete a client with no scheduled or active sessions',
+      summary: 'Erase a client and everything held about them',
+      description:
+        "The right to erasure: the client's running sessions are stopped, their Temporal histories deleted, and the client's record, transcripts, notes, analyses, sessions, series and queued webhook deliveries removed. Audited; the audit entry keeps only the client id. Repeating a DELETE that failed part-way finishes it.",
       tag,
       auth: 'clients:write',
       audit: { action: 'client.delete', resource: 'client' },
       params: clientIdParams,
-      errors: [409],
-      responses: { 204: { description: 'Deleted' } },
+      responses: { 204: { description: 'Erased' } },
       handler: async (ctx, { params, principal }) => {
         await service.delete(params.id, actorOf(principal));
         ctx.status = 204;

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
+import { FieldCrypto } from '../../lib/crypto/fields';
 import type { Config } from '../../lib/config';
 import {
   ConflictError,
@@ -111,6 +112,7 @@ export class SessionService {
     private readonly db: Db,
     private readonly config: Config,
     private readonly personas: PersonaCatalog,
+    private readonly fields: FieldCrypto = FieldCrypto.fromConfig(config),
   ) {}
 
   private get sessions() {
@@ -248,7 +250,7 @@ export class SessionService {
     if (!doc) throw new NotFoundError(`Session ${sessionId} not found`);
     const { view_messages, view_messages_overflow, view_notes, view_notes_overflow, ...session } =
       doc;
-    const view = fromView({
+    const view = fromView(this.fields, sessionId, {
       view_messages,
       view_messages_overflow,
       view_notes,
@@ -261,15 +263,21 @@ export class SessionService {
           .find({ session_id: sessionId }, { projection: { _id: 0, seq: 0 } })
           .sort({ seq: 1 })
           .limit(10_000)
-          .toArray(),
+          .toArray()
+          .then((ms) => ms.map((m) => this.fields.openMessage(m))),
       view.notes ??
         this.db
           .collection<NoteDoc>(COLLECTIONS.notes)
           .find({ session_id: sessionId }, { projection: { _id: 0, session_id: 0 } })
           .sort({ timestamp: 1, id: 1 })
-          .toArray(),
+          .toArray()
+          .then((ns) => ns.map((n) => this.fields.openNote(n))),
     ]);
-    return { ...session, messages, facilitator_notes: notes };
+    return {
+      ...this.fields.openAssessment(sessionId, session),
+      messages,
+      facilitator_notes: notes,
+    };
   }
 
   async start(sessionId: string, actor: Actor): Promise<Session> {
@@ -355,14 +363,14 @@ export class SessionService {
         .toArray(),
       col.countDocuments(filter),
     ]);
-    return { items, total };
+    return { items: items.map((m) => this.fields.openMessage(m)), total };
   }
 
   /** The session if the actor may see it; otherwise not found, whether or not it exists. */
   async findSession(sessionId: string, actor: Actor): Promise<Session> {
     const session = await this.sessions.findOne({ _id: sessionId, ...visibleTo(actor) }, HIDDEN);
     if (!session) throw new NotFoundError(`Session ${sessionId} not found`);
-    return session;
+    return this.fields.openAssessment(sessionId, session);
   }
 
   private handle(sessionId: string) {

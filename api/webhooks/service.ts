@@ -12,6 +12,8 @@
  * system, an administrator) sees them all.
  */
 import type { Db } from 'mongodb';
+import type { FieldCrypto } from '../../lib/crypto/fields';
+import { webhookSecretAad } from '../../lib/webhooks/secrets';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { newId, randomToken } from '../../lib/ids';
 import { configSchema } from '../../lib/config';
@@ -57,6 +59,7 @@ export class WebhookService {
   /** `settings` default to the configuration's defaults (no private hosts allowed). */
   constructor(
     private readonly db: Db,
+    private readonly fields: FieldCrypto,
     settings: WebhookSettings = configSchema.shape.webhooks.parse(undefined),
   ) {
     this.deliverer = new Deliverer(settings);
@@ -102,7 +105,8 @@ export class WebhookService {
       ...webhook,
       ...(owner.owner_id !== undefined ? { owner_id: owner.owner_id } : {}),
       ...(owner.restrict_to !== undefined ? { restricted_to: owner.restrict_to } : {}),
-      secret,
+      // Kept recoverable (deliveries are signed with it) but encrypted at rest.
+      secret: this.fields.sealSecret(webhookSecretAad(webhook.webhook_id), secret),
     });
     return req.secret === undefined ? { ...webhook, secret } : webhook;
   }
@@ -182,8 +186,13 @@ export class WebhookService {
       event: task.event,
       trigger: 'redeliver',
       order_key: id,
+      ...(task.subject ? { subject: task.subject } : {}),
       seq: 0,
-      payload: task.payload,
+      // Sealed payloads are bound to their task: opened from the old one, sealed for the new.
+      payload: this.fields.sealPayload(
+        id,
+        this.fields.openPayload(task._id, task.payload),
+      ) as WebhookPayload,
       state: 'pending',
       attempts: 0,
       due_at: Date.now(),
@@ -203,7 +212,11 @@ export class WebhookService {
       timestamp: new Date().toISOString(),
       data: { webhook_id: webhookId, events: webhook.events },
     };
-    const result = await this.deliverer.attempt(webhook, eventId, payload);
+    const result = await this.deliverer.attempt(
+      { ...webhook, secret: this.fields.openSecret(webhookSecretAad(webhookId), webhook.secret) },
+      eventId,
+      payload,
+    );
     const task: WebhookTaskDoc = {
       _id: `${webhookId}:${eventId}`,
       webhook_id: webhookId,
@@ -212,7 +225,7 @@ export class WebhookService {
       trigger: 'ping',
       order_key: `${webhookId}:${eventId}`,
       seq: 0,
-      payload,
+      payload: this.fields.sealPayload(`${webhookId}:${eventId}`, payload) as WebhookPayload,
       state: result.success ? 'delivered' : 'failed',
       attempts: 1,
       due_at: Date.now(),

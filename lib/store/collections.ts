@@ -49,6 +49,8 @@ export interface WebhookTaskDoc {
   event: string;
   trigger: 'event' | 'redeliver' | 'ping';
   order_key: string;
+  /** The session or client the event is about (`session.<id>`), so erasure finds its tasks. */
+  subject?: string;
   seq: number;
   payload: WebhookPayload;
   state: 'pending' | 'delivered' | 'failed';

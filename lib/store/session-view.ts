@@ -8,9 +8,11 @@
  * and a nested array of messages costs several times a string of the same data. The messages
  * and notes collections stay the records of truth (paging, analysis); this view is a copy that
  * the same serialized writer keeps, and readers fall back to those collections when it is
- * absent (older sessions) or full (long sessions).
+ * absent (older sessions) or full (long sessions). Each list is encrypted as a whole (transcript
+ * and notes keys), so the copy holds no more in the clear than the collections do.
  */
 import type { Db } from 'mongodb';
+import type { FieldCrypto } from '../crypto/fields';
 import { COLLECTIONS, type SessionDoc } from './collections';
 import type { Message, Note } from '../schemas/session';
 
@@ -37,6 +39,7 @@ type ViewList = 'messages' | 'notes';
  */
 async function appendToView(
   db: Db,
+  fields: FieldCrypto,
   sessionId: string,
   list: ViewList,
   item: { id: string },
@@ -51,21 +54,27 @@ async function appendToView(
   );
   // No field: a session from before the view existed; its readers use the collections.
   if (!doc || doc[overflow] || doc[field] === undefined) return;
-  const items = JSON.parse(doc[field]) as { id: string }[];
+  const items = JSON.parse(fields.openView(sessionId, list, doc[field])) as { id: string }[];
   if (items.some((i) => i.id === item.id)) return;
   const update =
-    items.length >= limit ? { [overflow]: true } : { [field]: JSON.stringify([...items, item]) };
+    items.length >= limit
+      ? { [overflow]: true }
+      : { [field]: fields.sealView(sessionId, list, JSON.stringify([...items, item])) };
   await sessions.updateOne({ _id: sessionId }, { $set: update });
 }
 
-export const addMessageToView = (db: Db, message: Message) =>
-  appendToView(db, message.session_id, 'messages', message, VIEW_MESSAGE_LIMIT);
+export const addMessageToView = (db: Db, fields: FieldCrypto, message: Message) =>
+  appendToView(db, fields, message.session_id, 'messages', message, VIEW_MESSAGE_LIMIT);
 
-export const addNoteToView = (db: Db, sessionId: string, note: Note) =>
-  appendToView(db, sessionId, 'notes', note, VIEW_NOTE_LIMIT);
+export const addNoteToView = (db: Db, fields: FieldCrypto, sessionId: string, note: Note) =>
+  appendToView(db, fields, sessionId, 'notes', note, VIEW_NOTE_LIMIT);
 
 /** What the view can answer by itself; `undefined` means: read the collection. */
-export function fromView(doc: SessionViewFields): {
+export function fromView(
+  fields: FieldCrypto,
+  sessionId: string,
+  doc: SessionViewFields,
+): {
   messages?: Message[];
   notes?: Note[];
 } {
@@ -73,11 +82,11 @@ export function fromView(doc: SessionViewFields): {
     messages:
       doc.view_messages_overflow || doc.view_messages === undefined
         ? undefined
-        : (JSON.parse(doc.view_messages) as Message[]),
+        : (JSON.parse(fields.openView(sessionId, 'messages', doc.view_messages)) as Message[]),
     notes:
       doc.view_notes_overflow || doc.view_notes === undefined
         ? undefined
-        : (JSON.parse(doc.view_notes) as Note[]),
+        : (JSON.parse(fields.openView(sessionId, 'notes', doc.view_notes)) as Note[]),
   };
 }
 

@@ -19,6 +19,8 @@
  *   another process's intake cannot be overtaken. A 2xx marks the task delivered before anything
  *   else happens, so a restart never sends it again.
  */
+import { webhookSecretAad } from './secrets';
+import type { FieldCrypto } from '../crypto/fields';
 import type { Db } from 'mongodb';
 import {
   AckPolicy,
@@ -59,6 +61,8 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 export interface DispatcherDeps {
   db: Db;
   bus: Bus;
+  /** Seals queued payloads (they carry messages and notes) and opens webhook secrets. */
+  fields: FieldCrypto;
   settings: WebhookSettings;
   log: Logger;
   /** Names this process in leases. */
@@ -215,8 +219,12 @@ export class WebhookDispatcher {
           event: evt.event,
           trigger: 'event',
           order_key: `${webhookId}:${entity}.${entityId}`,
+          subject: `${entity}.${entityId}`,
           seq: msg.info.streamSequence,
-          payload,
+          payload: this.deps.fields.sealPayload(
+            `${webhookId}:${evt.event_id}`,
+            payload,
+          ) as WebhookPayload,
           state: 'pending',
           attempts: 0,
           due_at: now,
@@ -406,10 +414,11 @@ export class WebhookDispatcher {
       await this.tasks.deleteOne({ _id: task._id });
       return true;
     }
+    const { fields } = this.deps;
     const result: AttemptResult = await this.deliverer.attempt(
-      webhook,
+      { ...webhook, secret: fields.openSecret(webhookSecretAad(webhook._id), webhook.secret) },
       task.event_id,
-      task.payload,
+      fields.openPayload<WebhookPayload>(task._id, task.payload),
     );
     const attempt = task.attempts + 1;
     if (result.success) {
