@@ -72,6 +72,19 @@ const COMMANDS: Record<string, Command> = {
       await runApiKey(args);
     },
   },
+  keys: {
+    summary: 'Encryption keys: add a version, show usage, re-encrypt, retire',
+    usage: [
+      'smart-steps keys generate',
+      'smart-steps keys status',
+      'smart-steps keys rotate [--batch-size 200]',
+      'smart-steps keys retire --id KEY_ID',
+    ].join('\n       '),
+    run: async (args) => {
+      const { runKeys } = require('./commands/keys') as typeof import('./commands/keys');
+      await runKeys(args);
+    },
+  },
   'test-persona': {
     summary: 'Talk to a persona in the terminal, against the running stack',
     usage: [

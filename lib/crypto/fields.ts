@@ -5,9 +5,18 @@
  * `smart-steps keys rotate` convert a database in place while it serves.
  */
 import type { Config } from '../config';
+import { CLIENT_SEALABLE } from './categories';
 import type { ClientSealable, KeyPurpose, SessionSealable } from './categories';
 import { Keyring } from './keyring';
 import { isSealed, seal, sealedKeyId, unseal } from './sealed';
+
+export interface SealedField {
+  collection: string;
+  field: string;
+  purpose: KeyPurpose;
+  aad: (id: string) => string;
+  wanted: boolean;
+}
 
 /** The analysis held on a session document, sealed as one value each. */
 export const ASSESSMENT_FIELDS = ['summary', 'insights', 'analysis'] as const;
@@ -208,14 +217,91 @@ export class FieldCrypto {
     return this.open<T>('webhook', value, `webhook_tasks:${taskId}:payload`);
   }
 
-  // --- helpers ---------------------------------------------------------------------------------
+  // --- what is sealed where (for `smart-steps keys rotate|status`) ------------------------------
 
-  /** True when `value` is sealed under a key other than the active one (or plain but should not be). */
-  needsRewrite(value: unknown): boolean {
-    if (value === undefined || value === null) return false;
-    if (!this.ring) return false;
-    return sealedKeyId(value) !== this.ring.activeId;
+  /**
+   * Every stored field that is or may be sealed: its collection, purpose and associated data,
+   * and whether values written now are sealed (`wanted`). Keep in step with the methods above.
+   */
+  sealedFields(): SealedField[] {
+    const client = (field: string): SealedField => ({
+      collection: 'clients',
+      field,
+      purpose: 'client',
+      aad: (id) => `clients:${id}:${field}`,
+      wanted: this.clientFields.has(field),
+    });
+    const assessment = (field: string): SealedField => ({
+      collection: 'sessions',
+      field,
+      purpose: 'assessment',
+      aad: (id) => `sessions:${id}:${field}`,
+      wanted: this.sessionParts.has('assessment'),
+    });
+    const payload = (collection: string): SealedField => ({
+      collection,
+      field: 'payload',
+      purpose: 'webhook',
+      aad: (id) => `webhook_tasks:${id}:payload`,
+      wanted: this.sessionParts.has('transcript'),
+    });
+    return [
+      ...CLIENT_SEALABLE.map(client),
+      {
+        collection: 'messages',
+        field: 'content',
+        purpose: 'transcript',
+        aad: (id) => `messages:${id}:content`,
+        wanted: this.sessionParts.has('transcript'),
+      },
+      {
+        collection: 'notes',
+        field: 'content',
+        purpose: 'notes',
+        aad: (id) => `notes:${id}:content`,
+        wanted: this.sessionParts.has('notes'),
+      },
+      {
+        collection: 'sessions',
+        field: 'view_messages',
+        purpose: 'transcript',
+        aad: (id) => `sessions:${id}:view_messages`,
+        wanted: this.sessionParts.has('transcript'),
+      },
+      {
+        collection: 'sessions',
+        field: 'view_notes',
+        purpose: 'notes',
+        aad: (id) => `sessions:${id}:view_notes`,
+        wanted: this.sessionParts.has('notes'),
+      },
+      ...ASSESSMENT_FIELDS.map(assessment),
+      {
+        collection: 'webhooks',
+        field: 'secret',
+        purpose: 'credential',
+        aad: (id) => `webhooks:${id}:secret`,
+        wanted: this.ring !== undefined,
+      },
+      payload('webhook_tasks'),
+      payload('webhook_tasks_done'),
+    ];
   }
+
+  /**
+   * The value to store instead of `value` so that it is sealed under the active key, or
+   * undefined when it already is (or is not to be sealed).
+   */
+  rewrap(spec: SealedField, id: string, value: unknown): string | undefined {
+    if (value === undefined || value === null || !this.ring) return undefined;
+    const keyId = sealedKeyId(value);
+    if (keyId === this.ring.activeId) return undefined;
+    if (keyId === undefined && !spec.wanted) return undefined;
+    const plain = this.open(spec.purpose, value, spec.aad(id));
+    return this.seal(spec.purpose, plain, spec.aad(id));
+  }
+
+  // --- helpers ---------------------------------------------------------------------------------
 
   isClientFieldSealed(name: ClientSealable): boolean {
     return this.clientFields.has(name);

@@ -5,13 +5,24 @@
  * the version's master key, so one version in the config still gives separate keys per category.
  */
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Config } from '../config';
 import { ConfigError } from '../config';
 import type { KeyPurpose } from './categories';
 
 export const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** How often a process looks at its key file for a new active version. */
+const REFRESH_MS = 5_000;
+
+function fileTime(file: string): number | undefined {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The key file `npm start` and `smart-steps keys generate` write. */
 export interface KeyFile {
@@ -29,6 +40,8 @@ export class Keyring {
   private createdAt: Map<string, string>;
   private active: string;
   private indexMaster: Buffer;
+  private checkedAt = Date.now();
+  private fileMtime: number | undefined;
 
   private constructor(
     private readonly source: () => KeyMaterial,
@@ -39,6 +52,7 @@ export class Keyring {
     this.createdAt = m.createdAt;
     this.active = m.active;
     this.indexMaster = m.index;
+    if (file) this.fileMtime = fileTime(file);
   }
 
   /**
@@ -66,7 +80,19 @@ export class Keyring {
     );
   }
 
+  /**
+   * The version new values are sealed with. A ring read from a key file looks at the file again
+   * at most every REFRESH_MS, so `smart-steps keys generate` takes effect without restarts.
+   */
   get activeId(): string {
+    if (this.file && Date.now() - this.checkedAt > REFRESH_MS) {
+      this.checkedAt = Date.now();
+      const mtime = fileTime(this.file);
+      if (mtime !== this.fileMtime) {
+        this.fileMtime = mtime;
+        this.reload();
+      }
+    }
     return this.active;
   }
 
