@@ -61,6 +61,9 @@ export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promis
     SMARTSTEPS_LOGGING__LEVEL: 'warn',
     // A secret of this run only: tokens from anywhere else are worthless here.
     SMARTSTEPS_AUTH__JWT_SECRET: randomBytes(48).toString('base64url'),
+    // Encryption at rest is on, as in production, with keys of this run only.
+    SMARTSTEPS_SECURITY__ENCRYPTION__KEYS__BENCH: randomBytes(32).toString('base64'),
+    SMARTSTEPS_SECURITY__ENCRYPTION__INDEX_KEY: randomBytes(32).toString('base64'),
     // The load comes from one address and one user: limits high enough never to refuse it, but
     // still counted, so their cost stays in the figures.
     SMARTSTEPS_SECURITY__RATE_LIMITING__GLOBAL: '100000000/minute',

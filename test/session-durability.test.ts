@@ -3,12 +3,13 @@ import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import type { Config } from '../lib/config';
 import { connectStore, type Store } from '../lib/mongo';
-import { COLLECTIONS } from '../lib/store/collections';
+import { COLLECTIONS, type MessageDoc } from '../lib/store/collections';
+import { FieldCrypto } from '../lib/crypto/fields';
 import type { LifecycleEvent } from '../lib/schemas/events';
 import { start as startSessionWorker } from '../workers/session-worker';
 import { workflowIdFor } from '../api/sessions/service';
 import { collectEvents, sessionEvents, startRuntime, type Runtime } from './helpers/runtime';
-import { quietLogger, waitFor, workflowBundle } from './helpers/stack';
+import { encryptionEnv, quietLogger, testConfig, waitFor, workflowBundle } from './helpers/stack';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -19,12 +20,15 @@ const repliesTo = (events: LifecycleEvent[]): string[] =>
       : [],
   );
 
+/** The stored transcript, its content decrypted as the API would show it. */
 async function transcript(store: Store, sessionId: string) {
-  return store.db
-    .collection(COLLECTIONS.messages)
-    .find({ session_id: sessionId }, { projection: { _id: 0 } })
+  const fields = FieldCrypto.fromConfig(testConfig());
+  const docs = await store.db
+    .collection<MessageDoc>(COLLECTIONS.messages)
+    .find({ session_id: sessionId })
     .sort({ seq: 1 })
     .toArray();
+  return docs.map(({ _id, ...m }) => fields.openMessage({ ...m, id: _id }));
 }
 
 /** Checks what a user would: every message once, in order, each client message answered, events 1:1. */
@@ -46,7 +50,7 @@ async function expectIntactConversation(
     stored.map((m) => m.id),
   );
   expect(new Set(events.map((e) => e.event_id)).size).toBe(events.length);
-  const clientIds = stored.filter((m) => m.sender_type === 'client').map((m) => m.id as string);
+  const clientIds = stored.filter((m) => m.sender_type === 'client').map((m) => m.id);
   expect([...repliesTo(events)].sort()).toEqual([...clientIds].sort());
 }
 
@@ -142,6 +146,7 @@ describe('session runtime durability', () => {
         SMARTSTEPS_STORAGE__CONNECTION__URI: config.storage.connection.uri,
         SMARTSTEPS_STORAGE__CONNECTION__DATABASE: config.storage.connection.database,
         SMARTSTEPS_LOGGING__LEVEL: 'info',
+        ...encryptionEnv(),
       };
       const proc = spawn(
         process.execPath,
@@ -221,15 +226,13 @@ describe('session runtime durability', () => {
       const stored = await transcript(store, id);
       // Concurrent sends may interleave, but each is stored once, in one order, with its reply.
       expect(
-        [
-          ...stored.filter((m) => m.sender_type === 'client').map((m) => m.content as string),
-        ].sort(),
+        [...stored.filter((m) => m.sender_type === 'client').map((m) => m.content)].sort(),
       ).toEqual([...all].sort());
       await expectIntactConversation(
         rt,
         store,
         id,
-        stored.filter((m) => m.sender_type === 'client').map((m) => m.content as string),
+        stored.filter((m) => m.sender_type === 'client').map((m) => m.content),
       );
       child.kill('SIGTERM');
     });

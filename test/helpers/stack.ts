@@ -16,6 +16,17 @@ export const TEST_ENCRYPTION = {
   'security.encryption.index_key': randomBytes(32).toString('base64'),
 };
 
+/** The same keys for a child process, through the environment as an operator would set them. */
+export function encryptionEnv(): Record<string, string> {
+  const [[id, key]] = Object.entries(TEST_ENCRYPTION['security.encryption.keys']) as [
+    [string, string],
+  ];
+  return {
+    [`SMARTSTEPS_SECURITY__ENCRYPTION__KEYS__${id.toUpperCase()}`]: key,
+    SMARTSTEPS_SECURITY__ENCRYPTION__INDEX_KEY: TEST_ENCRYPTION['security.encryption.index_key'],
+  };
+}
+
 export function testConfig(overrides: Record<string, unknown> = {}): Config {
   const h = harnessState();
   return loadConfig({
