@@ -5,9 +5,11 @@
  * replays, and on WebSocket upgrades. Signatures here are computed by the test itself, not by the
  * server's code, so the two cannot agree by sharing a mistake.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { nanos } from '@nats-io/transport-node';
 import { ApiKeyStore, type GeneratedApiKey } from '../lib/auth/api-keys';
 import { signRequest } from '../lib/auth/request-signing';
+import { REPLAY_BUCKET, SignatureReplays } from '../lib/auth/signature-replays';
 import { unsealSigningSecret } from '../lib/auth/signing-secrets';
 import { Keyring } from '../lib/crypto/keyring';
 import { COLLECTIONS } from '../lib/store/collections';
@@ -407,7 +409,24 @@ describe('Request signing', () => {
     const inFrame = await TestSocket.open(rt.api.url);
     inFrame.send({ type: 'auth', id: 'a1', data: { token: key.key } });
     expect((await inFrame.waitClosed()).code).toBe(4001);
-    expect(inFrame.frames[0]!.data.message).toMatch(/requires signed requests/);
+    expect(inFrame.frames[0]!.data.message).toMatch(
+      /requires signed requests.*sign the WebSocket upgrade instead/,
+    );
+  });
+
+  it('keeps replay records for twice the longest window any instance uses', async () => {
+    const bucketAge = async () =>
+      (await rt.bus.jsm.streams.info(`KV_${REPLAY_BUCKET}`)).config.max_age;
+    const longer = new SignatureReplays(rt.bus.nc, 1800);
+    await longer.start();
+    expect(await bucketAge()).toBe(nanos((2 * 1800 + 60) * 1000));
+    // An instance with the default window must not cut the longer one's protection short.
+    await new SignatureReplays(rt.bus.nc, 300).start();
+    expect(await bucketAge()).toBe(nanos((2 * 1800 + 60) * 1000));
+    const signature = randomBytes(32).toString('hex');
+    expect(await longer.firstUse('sk_ss_AAAAAAAA', signature)).toBe(true);
+    expect(await longer.firstUse('sk_ss_AAAAAAAA', signature)).toBe(false);
+    expect(await longer.firstUse('sk_ss_BBBBBBBB', signature)).toBe(true);
   });
 
   it('records refused signatures in the audit log under the key, without the signature', async () => {

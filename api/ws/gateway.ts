@@ -372,11 +372,13 @@ export function createWsGateway({
       try {
         principal = await authenticate(frame.data.token, conn.ip);
       } catch (err) {
-        rejectAuth(
-          conn,
-          frame.id ?? null,
-          err instanceof AppError ? err.message : 'Authentication failed',
-        );
+        const message =
+          err instanceof SignatureRejectedError && err.reason === 'signature_required'
+            ? `${err.message}. A frame cannot carry a signature: sign the WebSocket upgrade instead (over an empty body)`
+            : err instanceof AppError
+              ? err.message
+              : 'Authentication failed';
+        rejectAuth(conn, frame.id ?? null, message);
         return;
       }
       signIn(conn, principal, frame.data.token);
