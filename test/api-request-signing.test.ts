@@ -11,11 +11,13 @@ import { ApiKeyStore, type GeneratedApiKey } from '../lib/auth/api-keys';
 import { signRequest } from '../lib/auth/request-signing';
 import { REPLAY_BUCKET, SignatureReplays } from '../lib/auth/signature-replays';
 import { unsealSigningSecret } from '../lib/auth/signing-secrets';
+import { FieldCrypto } from '../lib/crypto/fields';
 import { Keyring } from '../lib/crypto/keyring';
+import { keyUsage, rotateKeys } from '../lib/crypto/rotation';
 import { COLLECTIONS } from '../lib/store/collections';
 import { start as startApi, type ApiServer } from '../api/server';
 import { startRuntime, type Runtime } from './helpers/runtime';
-import { quietLogger, testConfig, unique, waitFor } from './helpers/stack';
+import { quietLogger, TEST_ENCRYPTION, testConfig, unique, waitFor } from './helpers/stack';
 import { TestSocket } from './helpers/ws';
 
 /** The spec's `generate_signature`, line for line: f"{timestamp}{body}", UTF-8, hex. */
@@ -131,6 +133,8 @@ describe('Request signing', () => {
     await strict?.stop();
     await rt?.stop();
   });
+
+  const storeOpts = () => ({ defaultExpiryDays: 90, cacheSeconds: 0, log: quietLogger });
 
   const signingKey = (name = 'Signed integration') =>
     keys.generate({ name, requireSignature: true, createdBy: 'test' });
@@ -355,6 +359,35 @@ describe('Request signing', () => {
     const everything = JSON.stringify(await keys.list());
     expect(everything).not.toContain(secret);
     expect(everything).not.toContain('ss1:');
+  });
+
+  it('re-encrypts signing secrets under a new key version with `keys rotate`, and they still verify', async () => {
+    // A database of its own: rotation rewrites every sealed value in it, which this test's API
+    // (holding only version t1) could then not read.
+    const db = rt.api.connections.store.client.db(unique('signing_rotation').replace('-', '_'));
+    try {
+      const before = new ApiKeyStore(db, { ...storeOpts(), keyring: ring });
+      const made = await before.generate({
+        name: 'Rotated keys',
+        requireSignature: true,
+        createdBy: 'test',
+      });
+      const t1 = Buffer.from(TEST_ENCRYPTION['security.encryption.keys'].t1, 'base64');
+      const index = Buffer.from(TEST_ENCRYPTION['security.encryption.index_key'], 'base64');
+      const ring2 = Keyring.of({ t1, t2: randomBytes(32) }, 't2', index);
+      const fields = new FieldCrypto(ring2, rt.config.security.encryption);
+      expect((await keyUsage(db, fields)).api_keys).toEqual({ t1: 1 });
+
+      await rotateKeys(db, fields);
+      // `keys retire t1` consults this count, so it will not strand the secret.
+      expect((await keyUsage(db, fields)).api_keys).toEqual({ t2: 1 });
+      const doc = await db.collection(COLLECTIONS.apiKeys).findOne({ _id: made.info.id as never });
+      expect(doc!.signing_secret).toMatch(/^ss1:t2:/);
+      const after = new ApiKeyStore(db, { ...storeOpts(), keyring: ring2 });
+      expect((await after.check(made.key)).signingSecret()).toBe(made.signingSecret);
+    } finally {
+      await db.dropDatabase();
+    }
   });
 
   it('gives a rotated key a new secret and keeps its signing requirement', async () => {
