@@ -28,6 +28,13 @@ import type { Principal } from '../lib/auth/roles';
 import type { Limits } from './limits';
 import { AuditLog, auditActor } from '../lib/audit';
 import { assertAllowedAddress, normaliseIp } from './limits/addresses';
+import {
+  SIGNATURE_HEADER,
+  SignatureRejectedError,
+  TIMESTAMP_HEADER,
+  type SignedRequest,
+} from '../lib/auth/request-signing';
+import { recordSignatureRejection, signedRequestOf } from './signed-requests';
 
 export interface AppDeps {
   config: Config;
@@ -95,7 +102,25 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
     webhooks: new WebhookService(db, fields, config.webhooks),
   });
   const api = mountRoutes(routes, {
-    authenticate: (ctx) => authenticate(auth, ctx.get('Authorization')),
+    // Before idempotency and the handler: a replayed signed request must not even get the
+    // stored answer of its first sending.
+    authenticate: async (ctx) => {
+      try {
+        return await authenticate(
+          auth,
+          ctx.get('Authorization'),
+          signedRequestOf(ctx.headers, ctx.state.rawBodyBytes as Buffer | undefined),
+        );
+      } catch (err) {
+        if (err instanceof SignatureRejectedError) {
+          await recordSignatureRejection(audit, log, err, {
+            ip: ctx.ip,
+            requestId: ctx.state.requestId as string,
+          });
+        }
+        throw err;
+      }
+    },
     audit: (ctx, principal, entry) =>
       audit.record({
         ...auditActor(principal),
@@ -127,7 +152,11 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-async function authenticate(auth: AuthService, header: string): Promise<Principal> {
+async function authenticate(
+  auth: AuthService,
+  header: string,
+  request: SignedRequest,
+): Promise<Principal> {
   if (!header) {
     throw new AuthenticationError(
       'Authentication required: send Authorization: Bearer <token or API key>',
@@ -135,7 +164,7 @@ async function authenticate(auth: AuthService, header: string): Promise<Principa
   }
   const match = BEARER.exec(header);
   if (!match) throw new AuthenticationError('Authorization must be "Bearer <token or API key>"');
-  return auth.authenticate(match[1]!);
+  return auth.authenticate(match[1]!, request);
 }
 
 function corsFor(config: Config): Koa.Middleware {
@@ -147,7 +176,14 @@ function corsFor(config: Config): Koa.Middleware {
       return allowed.has(origin) ? origin : '';
     },
     allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+    allowHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Idempotency-Key',
+      'X-Request-Id',
+      TIMESTAMP_HEADER,
+      SIGNATURE_HEADER,
+    ],
     exposeHeaders: [
       'X-Request-Id',
       'X-API-Warning',

@@ -82,6 +82,7 @@ export async function start(
     bus: connections.bus,
     auth,
     sessions: app.sessions,
+    audit: app.audit,
   });
   server.on('upgrade', ws.handleUpgrade);
 

@@ -62,7 +62,7 @@ const COMMANDS: Record<string, Command> = {
   apikey: {
     summary: 'Generate, list and revoke API keys',
     usage: [
-      'smart-steps apikey generate --name N [--expiry DAYS] [--scopes a,b] [--user USERNAME] [--allowed-ips IP,CIDR]',
+      'smart-steps apikey generate --name N [--expiry DAYS] [--scopes a,b] [--user USERNAME] [--allowed-ips IP,CIDR] [--require-signature]',
       'smart-steps apikey list [--json]',
       'smart-steps apikey revoke --id ID|KEY',
       'smart-steps apikey rotate --id ID [--overlap-days 7]',

@@ -6,7 +6,8 @@ import { connectStore, type Store } from '../lib/mongo';
 import { COLLECTIONS } from '../lib/store/collections';
 import { createAuthService, type AuthService } from '../lib/auth/sessions';
 import { UserStore } from '../lib/auth/users';
-import { quietLogger, testConfig, waitFor } from './helpers/stack';
+import { signRequest, SignatureRejectedError } from '../lib/auth/request-signing';
+import { quietLogger, TEST_ENCRYPTION, testConfig, waitFor } from './helpers/stack';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'smart-steps.js');
@@ -27,6 +28,9 @@ describe('smart-steps db, user and apikey commands', () => {
     SMARTSTEPS_STORAGE__CONNECTION__DATABASE: config.storage.connection.database,
     SMARTSTEPS_NATS__SERVERS: config.nats.servers.join(','),
     SMARTSTEPS_LOGGING__LEVEL: 'warn',
+    // The test's keyring, so the CLI seals signing secrets the way `auth` below can open them.
+    SMARTSTEPS_SECURITY__ENCRYPTION__KEYS__T1: TEST_ENCRYPTION['security.encryption.keys'].t1,
+    SMARTSTEPS_SECURITY__ENCRYPTION__INDEX_KEY: TEST_ENCRYPTION['security.encryption.index_key'],
   };
   delete env.SMARTSTEPS_PASSWORD;
   delete env.SMARTSTEPS_CONFIG;
@@ -222,14 +226,55 @@ describe('smart-steps db, user and apikey commands', () => {
     const list = await cli(['apikey', 'list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(
-      /^ID\s+NAME\s+SCOPES\s+OWNER\s+CREATED\s+EXPIRES\s+LAST USED\s+STATUS\n/,
+      /^ID\s+NAME\s+SCOPES\s+OWNER\s+CREATED\s+EXPIRES\s+LAST USED\s+SIGNING\s+STATUS\n/,
     );
     expect(list.stdout).toContain(key.slice(0, 14));
-    expect(list.stdout).toMatch(/Unity Client .* system .* active\n/);
+    expect(list.stdout).toMatch(/Unity Client .* system .* optional +active\n/);
     expect(list.stdout).not.toContain(key);
     const json = await cli(['apikey', 'list', '--json']);
     expect(json.stdout).not.toContain(key);
     expect(json.stdout).not.toContain('hash');
+  });
+
+  it('apikey generate --require-signature prints the signing secret once; lists never show it', async () => {
+    const run = await cli(['apikey', 'generate', '--name', 'Signed kiosk', '--require-signature']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const key = /sk_ss_[A-Za-z0-9]{32}/.exec(run.stdout)![0];
+    const secrets = run.stdout.match(/ss_sig_[A-Za-z0-9]{40}/g) ?? [];
+    expect(secrets).toHaveLength(1);
+    const secret = secrets[0]!;
+    expect(run.stdout).toContain('signing  required');
+    expect(run.stdout).toMatch(/Signing secret, also shown only now/);
+
+    // The running API's view: unsigned refused, signed with the printed secret accepted.
+    await expect(auth.authenticate(key)).rejects.toBeInstanceOf(SignatureRejectedError);
+    const timestamp = Math.floor(Date.now() / 1000);
+    expect(
+      await auth.authenticate(key, {
+        timestamp: String(timestamp),
+        signature: signRequest(secret, timestamp, ''),
+        body: '',
+      }),
+    ).toMatchObject({ kind: 'api_key', name: 'Signed kiosk' });
+
+    const list = await cli(['apikey', 'list']);
+    expect(list.stdout).toMatch(/Signed kiosk .* required +active\n/);
+    const json = await cli(['apikey', 'list', '--json']);
+    for (const out of [list.stdout, json.stdout]) {
+      expect(out).not.toContain(secret);
+      expect(out).not.toContain('ss1:');
+    }
+    expect(JSON.parse(json.stdout)).toContainEqual(
+      expect.objectContaining({ name: 'Signed kiosk', require_signature: true }),
+    );
+
+    // Rotation hands out a new secret, once, and the new key must sign too.
+    const rotated = await cli(['apikey', 'rotate', '--id', key.slice(0, 14)]);
+    expect(rotated.code).toBe(0);
+    const newSecret = /ss_sig_[A-Za-z0-9]{40}/.exec(rotated.stdout)![0];
+    expect(newSecret).not.toBe(secret);
+    expect(rotated.stdout).toContain('signing  required');
   });
 
   it('apikey generate makes a key for a user with chosen scopes, and checks its flags', async () => {

@@ -4,8 +4,9 @@ import { BadRequestError, PayloadTooLargeError } from '../../lib/errors';
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * Reads JSON bodies with a size limit. The raw text is kept on `ctx.state.rawBody` because
- * request signatures (HMAC over timestamp + raw body) must be checked on the exact bytes sent.
+ * Reads JSON bodies with a size limit. The bytes as received are kept on `ctx.state.rawBodyBytes`
+ * because request signatures (HMAC over timestamp + raw body) must be checked on exactly what was
+ * sent (decoding and re-encoding would change invalid UTF-8); the text on `ctx.state.rawBody`.
  */
 export function jsonBody(limitBytes: number): Middleware {
   return async (ctx, next) => {
@@ -23,7 +24,9 @@ export function jsonBody(limitBytes: number): Middleware {
       if (size > limitBytes) throw tooLarge(limitBytes);
       chunks.push(chunk as Buffer);
     }
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const bytes = Buffer.concat(chunks);
+    ctx.state.rawBodyBytes = bytes;
+    const raw = bytes.toString('utf8');
     ctx.state.rawBody = raw;
 
     if (raw.trim() === '') {

@@ -5,6 +5,7 @@
  * and body decide which error responses it lists.
  */
 import { z } from 'zod';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../lib/auth/request-signing';
 import type { AnyRoute } from './route';
 
 type JsonSchema = Record<string, unknown>;
@@ -96,6 +97,14 @@ function operation(route: AnyRoute): JsonSchema {
   if (route.method === 'post' && route.auth !== 'public') {
     params.push({ $ref: '#/components/parameters/IdempotencyKey' });
   }
+  // OpenAPI has no security scheme for an HMAC over the body, so the signature is described as
+  // the two headers it is, on every route an API key can call.
+  if (route.auth !== 'public') {
+    params.push(
+      { $ref: '#/components/parameters/SignatureTimestamp' },
+      { $ref: '#/components/parameters/Signature' },
+    );
+  }
   return {
     operationId: route.operationId,
     summary: route.summary,
@@ -140,6 +149,8 @@ export function openApiDocument(routes: AnyRoute[], info: DocumentInfo): JsonSch
       description:
         'Session runtime for professional AI personas. Authenticate with a JWT from ' +
         '`POST /api/v1/auth/login` or an API key (`sk_ss_…`), both as `Authorization: Bearer …`. ' +
+        `An API key that requires signing also sends \`${TIMESTAMP_HEADER}\` and \`${SIGNATURE_HEADER}\` ` +
+        '(HMAC-SHA256 of timestamp + raw body with the key’s signing secret). ' +
         'Every failure answers with the error envelope; every response carries `X-Request-Id`.',
     },
     servers: [{ url: info.serverUrl ?? '/' }],
@@ -157,6 +168,26 @@ export function openApiDocument(routes: AnyRoute[], info: DocumentInfo): JsonSch
             'the same key with another body is a 409.',
           schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{8,128}$' },
         },
+        SignatureTimestamp: {
+          name: TIMESTAMP_HEADER,
+          in: 'header',
+          required: false,
+          description:
+            'Request signing (API keys that require it): the time of signing in Unix seconds; ' +
+            'refused when further than `security.api_keys.signing.window_seconds` (300) from the ' +
+            'server clock.',
+          schema: { type: 'string', pattern: '^[0-9]{1,12}$' },
+        },
+        Signature: {
+          name: SIGNATURE_HEADER,
+          in: 'header',
+          required: false,
+          description:
+            'Request signing: `sha256=` + hex HMAC-SHA256 of the timestamp header followed by the ' +
+            'raw request body (empty when there is none), keyed with the signing secret shown ' +
+            'when the key was made. Each signature is accepted once; sign retries afresh.',
+          schema: { type: 'string', pattern: '^sha256=[0-9a-fA-F]{64}$' },
+        },
       },
       securitySchemes: {
         bearerJwt: {
@@ -169,7 +200,10 @@ export function openApiDocument(routes: AnyRoute[], info: DocumentInfo): JsonSch
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'sk_ss_…',
-          description: 'API key for system integrations (`smart-steps apikey generate`).',
+          description:
+            'API key for system integrations (`smart-steps apikey generate`). Keys made with ' +
+            '`--require-signature` (or all keys, when configured) must also send the ' +
+            '`X-Signature-Timestamp` and `X-Signature` headers.',
         },
       },
     },

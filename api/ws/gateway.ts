@@ -5,6 +5,9 @@
  *
  * A socket authenticates with `Authorization: Bearer …` on the upgrade, a `token` query
  * parameter (browsers cannot set headers), or an `auth` frame within `auth_timeout_seconds`.
+ * An API key that must sign its requests signs the upgrade: `X-Signature-Timestamp` and
+ * `X-Signature` over the timestamp and an empty body, beside its `Authorization` or `?token=`;
+ * in an `auth` frame such a key is refused, since a frame has no place for a signature.
  * Frames of one socket are handled one after another, so a client's messages are stored in the
  * order it sent them; what one socket sends never touches another socket's streams.
  */
@@ -15,6 +18,8 @@ import type { Config } from '../../lib/config';
 import type { Logger } from '../../lib/log';
 import type { Bus } from '../../lib/bus';
 import type { AuthService } from '../../lib/auth/sessions';
+import type { AuditLog } from '../../lib/audit';
+import { SignatureRejectedError, type SignedRequest } from '../../lib/auth/request-signing';
 import type { Principal, Scope } from '../../lib/auth/roles';
 import { AppError, AuthenticationError, PermissionDeniedError } from '../../lib/errors';
 import { randomToken } from '../../lib/ids';
@@ -30,6 +35,7 @@ import { actorOf, type Actor } from '../access';
 import type { SessionService } from '../sessions/service';
 import { Membership, SessionFanout, publishTypingFrom, type SocketSink } from './fanout';
 import { assertAllowedAddress, requestIp } from '../limits/addresses';
+import { recordSignatureRejection, signedRequestOf } from '../signed-requests';
 
 export const WS_PATH = '/ws';
 /** Frames a socket may have waiting to be handled; more is flooding. */
@@ -44,6 +50,8 @@ export interface WsGatewayDeps {
   bus: Bus;
   auth: AuthService;
   sessions: SessionService;
+  /** Where refused request signatures are recorded. */
+  audit?: AuditLog;
 }
 
 export interface WsGateway {
@@ -123,7 +131,14 @@ class Connection implements SocketSink {
 
 const serverFrameId = () => `srv_${randomToken(12)}`;
 
-export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayDeps): WsGateway {
+export function createWsGateway({
+  config,
+  log,
+  bus,
+  auth,
+  sessions,
+  audit,
+}: WsGatewayDeps): WsGateway {
   const settings = config.websocket;
   const fanout = new SessionFanout(bus, log);
   const wss = new WebSocketServer({
@@ -136,8 +151,22 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
   let closing = false;
   let heartbeat: NodeJS.Timeout | undefined;
 
-  const authenticate = async (token: string, ip: string): Promise<Principal> => {
-    const principal = await auth.authenticate(token);
+  const authenticate = async (
+    token: string,
+    ip: string,
+    request?: SignedRequest,
+  ): Promise<Principal> => {
+    let principal: Principal;
+    try {
+      principal = await auth.authenticate(token, request);
+    } catch (err) {
+      if (err instanceof SignatureRejectedError && audit) {
+        await recordSignatureRejection(audit, log, err, { ip }).catch((e: unknown) =>
+          log.warn({ err: e }, 'could not record a refused signature'),
+        );
+      }
+      throw err;
+    }
     assertAllowedAddress(principal, ip);
     return principal;
   };
@@ -163,8 +192,9 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
             new AuthenticationError('Authorization must be "Bearer <token or API key>"'),
           )
         : token
-          ? authenticate(token, ip).catch((err: unknown) =>
-              err instanceof AppError ? err : new AuthenticationError('Authentication failed'),
+          ? authenticate(token, ip, signedRequestOf(req.headers, undefined)).catch(
+              (err: unknown) =>
+                err instanceof AppError ? err : new AuthenticationError('Authentication failed'),
             )
           : Promise.resolve(undefined);
     void credentials.then((result) => {
@@ -225,11 +255,14 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
   const recheck = (conn: Connection) => {
     const token = conn.token;
     if (!token) return;
-    authenticate(token, conn.ip).catch((err: unknown) => {
-      if (conn.ws.readyState !== WebSocket.OPEN) return;
-      const reason = err instanceof AppError ? err.message : 'Authentication failed';
-      rejectAuth(conn, null, `Credentials are no longer valid: ${reason}`);
-    });
+    auth
+      .stillValid(token)
+      .then((principal) => assertAllowedAddress(principal, conn.ip))
+      .catch((err: unknown) => {
+        if (conn.ws.readyState !== WebSocket.OPEN) return;
+        const reason = err instanceof AppError ? err.message : 'Authentication failed';
+        rejectAuth(conn, null, `Credentials are no longer valid: ${reason}`);
+      });
   };
 
   const rejectAuth = (conn: Connection, requestId: string | null, message: string) => {
@@ -339,11 +372,13 @@ export function createWsGateway({ config, log, bus, auth, sessions }: WsGatewayD
       try {
         principal = await authenticate(frame.data.token, conn.ip);
       } catch (err) {
-        rejectAuth(
-          conn,
-          frame.id ?? null,
-          err instanceof AppError ? err.message : 'Authentication failed',
-        );
+        const message =
+          err instanceof SignatureRejectedError && err.reason === 'signature_required'
+            ? `${err.message}. A frame cannot carry a signature: sign the WebSocket upgrade instead (over an empty body)`
+            : err instanceof AppError
+              ? err.message
+              : 'Authentication failed';
+        rejectAuth(conn, frame.id ?? null, message);
         return;
       }
       signIn(conn, principal, frame.data.token);

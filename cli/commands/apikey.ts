@@ -1,9 +1,16 @@
 /**
  * `smart-steps apikey generate|list|revoke|rotate`. A generated key is printed once and never
- * again (only its hash is stored); lists show ids, which are enough to revoke or rotate.
+ * again (only its hash is stored), and so is its signing secret (stored encrypted, because the
+ * server needs it to check signatures); lists show ids, which are enough to revoke or rotate.
  */
 import { createLogger } from '../../lib/log';
-import { ApiKeyStore, apiKeyOptions, type ApiKeyInfo } from '../../lib/auth/api-keys';
+import {
+  ApiKeyStore,
+  apiKeyOptions,
+  type ApiKeyInfo,
+  type GeneratedApiKey,
+} from '../../lib/auth/api-keys';
+import { keyringIfConfigured } from '../../lib/auth/signing-secrets';
 import { SCOPES, ScopeSchema, type Scope } from '../../lib/auth/roles';
 import { UserStore } from '../../lib/auth/users';
 import { NotFoundError } from '../../lib/errors';
@@ -33,7 +40,12 @@ export async function runApiKey(args: string[]): Promise<void> {
 }
 
 function keyStore(db: Db, config: Config, nc?: NatsConnection): ApiKeyStore {
-  return new ApiKeyStore(db, { ...apiKeyOptions(config), nc, log: createLogger('cli', 'warn') });
+  return new ApiKeyStore(db, {
+    ...apiKeyOptions(config),
+    nc,
+    keyring: keyringIfConfigured(config),
+    log: createLogger('cli', 'warn'),
+  });
 }
 
 async function generate(args: string[]): Promise<void> {
@@ -43,6 +55,7 @@ async function generate(args: string[]): Promise<void> {
     scopes: { type: 'string' },
     user: { type: 'string' },
     'allowed-ips': { type: 'string' },
+    'require-signature': { type: 'boolean' },
   });
   const name = required(flags.name, 'name');
   const allowedIps = flags['allowed-ips']
@@ -59,7 +72,7 @@ async function generate(args: string[]): Promise<void> {
   const scopes = flags.scopes === undefined ? undefined : parseScopes(flags.scopes);
   const config = commandConfig(args);
 
-  const { key, info, owner } = await withStore(config, async ({ db }) => {
+  const { owner, ...made } = await withStore(config, async ({ db }) => {
     let owner: { user_id: string; username: string } | undefined;
     if (flags.user !== undefined) {
       owner = (await new UserStore(db).findByLogin(flags.user)) ?? undefined;
@@ -72,6 +85,7 @@ async function generate(args: string[]): Promise<void> {
         expiryDays,
         ownerUserId: owner?.user_id,
         ...(allowedIps?.length ? { allowedIps } : {}),
+        ...(flags['require-signature'] ? { requireSignature: true } : {}),
         createdBy: cliActor(),
       }),
     );
@@ -79,13 +93,23 @@ async function generate(args: string[]): Promise<void> {
   });
   printNewKey(
     'API key created.',
-    key,
-    info,
+    made,
     owner ? `${owner.username} (${owner.user_id})` : 'system',
+    config.security.api_keys.signing.required,
   );
 }
 
-function printNewKey(headline: string, key: string, info: ApiKeyInfo, owner: string): void {
+function printNewKey(
+  headline: string,
+  { key, signingSecret, info }: GeneratedApiKey,
+  owner: string,
+  everyKeySigns: boolean,
+): void {
+  const signing = !signingSecret
+    ? 'unavailable: no encryption keys configured (security.encryption), so no signing secret'
+    : info.require_signature || everyKeySigns
+      ? 'required: sign every request with the signing secret'
+      : 'optional (required once security.api_keys.signing.required is on)';
   process.stdout.write(
     [
       `${headline} Copy it now: it is not stored and cannot be shown again.`,
@@ -98,7 +122,16 @@ function printNewKey(headline: string, key: string, info: ApiKeyInfo, owner: str
       `  owner    ${owner}`,
       ...(info.allowed_ips ? [`  from     ${info.allowed_ips.join(', ')}`] : []),
       `  expires  ${when(info.expires_at, 'never')}`,
+      `  signing  ${signing}`,
       '',
+      ...(signingSecret
+        ? [
+            'Signing secret, also shown only now (X-Signature: sha256=<hex HMAC-SHA256 of timestamp + body>):',
+            '',
+            `  ${signingSecret}`,
+            '',
+          ]
+        : []),
     ].join('\n'),
   );
 }
@@ -109,14 +142,14 @@ async function rotate(args: string[]): Promise<void> {
   const overlap = flags['overlap-days'] ?? '7';
   if (!/^\d+$/.test(overlap)) throw new UsageError('--overlap-days must be a whole number of days');
   const config = commandConfig(args);
-  const { key, info, previous } = await withStore(config, ({ db }) =>
+  const { previous, ...made } = await withStore(config, ({ db }) =>
     asUsage(keyStore(db, config).rotate(id, Number(overlap), cliActor())),
   );
   printNewKey(
     `API key ${previous.id} rotated: it keeps working until ${when(previous.expires_at)}.`,
-    key,
-    info,
-    info.owner_user_id ?? 'system',
+    made,
+    made.info.owner_user_id ?? 'system',
+    config.security.api_keys.signing.required,
   );
 }
 
@@ -149,7 +182,7 @@ async function list(args: string[]): Promise<void> {
   const ownerOf = (k: ApiKeyInfo) =>
     k.owner_user_id ? (usernames.get(k.owner_user_id) ?? `${k.owner_user_id} (deleted)`) : 'system';
   printTable(
-    ['ID', 'NAME', 'SCOPES', 'OWNER', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'],
+    ['ID', 'NAME', 'SCOPES', 'OWNER', 'CREATED', 'EXPIRES', 'LAST USED', 'SIGNING', 'STATUS'],
     keys.map((k) => [
       k.id,
       k.name,
@@ -158,10 +191,16 @@ async function list(args: string[]): Promise<void> {
       when(k.created_at),
       when(k.expires_at, 'never'),
       when(k.last_used_at, 'never'),
+      signingOf(k, config.security.api_keys.signing.required),
       k.status,
     ]),
     'no API keys',
   );
+}
+
+function signingOf(k: ApiKeyInfo, everyKeySigns: boolean): string {
+  if (k.require_signature || everyKeySigns) return k.has_signing_secret ? 'required' : 'no secret';
+  return k.has_signing_secret ? 'optional' : '-';
 }
 
 /** The common sets by name, so the table stays readable. */

@@ -7,11 +7,16 @@
  *
  * A key either acts for a user (their role and ownership, narrowed to the key's scopes) or is a
  * system key (sees everything, limited to its scopes).
+ *
+ * Every new key also gets a signing secret (`ss_sig_…`), shown once beside the key and stored
+ * encrypted, so that signing can be demanded later (`security.api_keys.signing.required`)
+ * without reissuing keys. A key made with `require_signature` must sign every request.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Collection, Db } from 'mongodb';
 import type { Config } from '../config';
+import type { Keyring } from '../crypto/keyring';
 import { AuthenticationError, NotFoundError, ValidationError } from '../errors';
 import type { Logger } from '../log';
 import { COLLECTIONS, isDuplicateKey } from '../store/collections';
@@ -24,6 +29,12 @@ import {
   type Principal,
   type Scope,
 } from './roles';
+import {
+  sealSigningSecret,
+  SIGNING_SECRET_CHARS,
+  SIGNING_SECRET_PREFIX,
+  unsealSigningSecret,
+} from './signing-secrets';
 import { UserStore } from './users';
 
 export const API_KEY_PREFIX = 'sk_ss_';
@@ -57,13 +68,39 @@ export interface ApiKeyInfo {
   allowed_ips?: string[];
   /** Set on a key made by rotation: the key it replaces. */
   rotated_from?: string;
+  /** Every request made with the key must be signed. */
+  require_signature: boolean;
+  /** The key has a signing secret (keys made before signing existed, or without keys, do not). */
+  has_signing_secret: boolean;
   status: ApiKeyStatus;
 }
 
-type ApiKeyDoc = Omit<ApiKeyInfo, 'id' | 'status' | 'last_used_at'> & {
+type ApiKeyDoc = Omit<
+  ApiKeyInfo,
+  'id' | 'status' | 'last_used_at' | 'require_signature' | 'has_signing_secret'
+> & {
   _id: string;
   hash: string;
+  /** Absent on keys made before signing existed. */
+  require_signature?: boolean;
+  /** Sealed (lib/crypto/sealed.ts), never in clear; absent when no keyring was configured. */
+  signing_secret?: string;
 };
+
+/**
+ * Lists and answers read everything but the hash. The sealed signing secret is read too (whether
+ * a key has one is worth showing), but `toInfo` never copies it.
+ */
+const NO_HASH = { hash: 0 } as const;
+
+/** A key that authenticated, with what request signing needs to know about it. */
+export interface VerifiedApiKey {
+  principal: Principal;
+  /** The key was made with `require_signature`. */
+  requireSignature: boolean;
+  /** The decrypted signing secret; undefined for a key that has none. */
+  signingSecret(): string | undefined;
+}
 
 /**
  * Use is recorded in a document of its own: FerretDB applies `$set` by rewriting the whole
@@ -85,8 +122,17 @@ export interface GenerateApiKeyInput {
   rotatedFrom?: string;
   /** Client addresses (exact or IPv4 CIDR) the key may be used from; default: anywhere. */
   allowedIps?: string[];
+  /** Every request made with the key must be signed with its signing secret. */
+  requireSignature?: boolean;
   /** Who made it, for the record (a user's e-mail, `cli:<os user>`). */
   createdBy: string;
+}
+
+export interface GeneratedApiKey {
+  key: string;
+  /** Shown this once, like the key; undefined when no keyring is configured. */
+  signingSecret?: string;
+  info: ApiKeyInfo;
 }
 
 export interface ApiKeyStoreOptions {
@@ -95,6 +141,8 @@ export interface ApiKeyStoreOptions {
   log: Logger;
   /** To announce revocations to running processes; without it they learn within cacheSeconds. */
   nc?: NatsConnection;
+  /** Seals and opens signing secrets; without it new keys get none. */
+  keyring?: Keyring;
   now?: () => Date;
 }
 
@@ -130,9 +178,17 @@ function sha256(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+interface CachedKey {
+  principal: Principal;
+  requireSignature: boolean;
+  /** Kept sealed even in memory; opened per signed request (a microsecond of AES-GCM). */
+  sealedSecret: string | undefined;
+  until: number;
+}
+
 export class ApiKeyStore {
-  /** sha256(key) → the principal it authenticated, until when. Only successes are cached. */
-  private readonly cache = new Map<string, { principal: Principal; until: number }>();
+  /** sha256(key) → what it authenticated as, until when. Only successes are cached. */
+  private readonly cache = new Map<string, CachedKey>();
   /** Ids revoked while this process runs: never served from the cache, even mid-verify. */
   private readonly revokedIds = new Set<string>();
   private readonly lastUsedWritten = new Map<string, number>();
@@ -155,13 +211,19 @@ export class ApiKeyStore {
     return this.db.collection<ApiKeyUsageDoc>(COLLECTIONS.apiKeyUsage);
   }
 
-  /** Creates a key; the returned `key` is the only time anyone sees it. */
-  async generate(input: GenerateApiKeyInput): Promise<{ key: string; info: ApiKeyInfo }> {
+  /** Creates a key; the returned `key` and `signingSecret` are the only time anyone sees them. */
+  async generate(input: GenerateApiKeyInput): Promise<GeneratedApiKey> {
     const name = input.name.trim();
     if (!name || name.length > 100) throw new ValidationError('name must be 1–100 characters');
     const expiryDays = input.expiryDays ?? this.opts.defaultExpiryDays;
     if (!Number.isInteger(expiryDays) || expiryDays < 0 || expiryDays > 36_500) {
       throw new ValidationError('expiry must be a whole number of days (0 = never)');
+    }
+    const ring = this.opts.keyring;
+    if (input.requireSignature && !ring) {
+      throw new ValidationError(
+        'a key that requires signatures needs encryption keys to keep its signing secret (security.encryption)',
+      );
     }
     const scopes = await this.scopesFor(input);
     const allowedIps = input.allowedIps?.map((ip) => ip.trim()).filter(Boolean);
@@ -175,6 +237,7 @@ export class ApiKeyStore {
       ...(input.ownerUserId ? { owner_user_id: input.ownerUserId } : {}),
       ...(allowedIps?.length ? { allowed_ips: allowedIps } : {}),
       ...(input.rotatedFrom ? { rotated_from: input.rotatedFrom } : {}),
+      require_signature: input.requireSignature === true,
       created_at: now.toISOString(),
       created_by: input.createdBy,
       expires_at:
@@ -184,10 +247,23 @@ export class ApiKeyStore {
     // 62^8 ids make a clash very unlikely; when one happens, draw again rather than fail.
     for (let attempt = 0; ; attempt++) {
       const key = API_KEY_PREFIX + randomKeyChars(KEY_CHARS);
-      const doc: ApiKeyDoc = { _id: keyIdOf(key), hash: sha256(key), ...fields };
+      const id = keyIdOf(key);
+      const signingSecret = ring
+        ? SIGNING_SECRET_PREFIX + randomKeyChars(SIGNING_SECRET_CHARS)
+        : undefined;
+      const doc: ApiKeyDoc = {
+        _id: id,
+        hash: sha256(key),
+        ...fields,
+        ...(signingSecret ? { signing_secret: sealSigningSecret(ring!, id, signingSecret) } : {}),
+      };
       try {
         await this.keys.insertOne(doc);
-        return { key, info: toInfo(doc, undefined, now) };
+        return {
+          key,
+          ...(signingSecret ? { signingSecret } : {}),
+          info: toInfo(doc, undefined, now),
+        };
       } catch (err) {
         if (!isDuplicateKey(err) || attempt >= 3) throw err;
       }
@@ -196,6 +272,29 @@ export class ApiKeyStore {
 
   /** The caller a key stands for, or AuthenticationError (unknown, revoked, expired, owner gone). */
   async verify(key: string): Promise<Principal> {
+    return (await this.check(key)).principal;
+  }
+
+  /** As `verify`, with what is needed to check the request's signature. */
+  async check(key: string): Promise<VerifiedApiKey> {
+    const entry = await this.lookup(key);
+    const ring = this.opts.keyring;
+    const keyId = entry.principal.id;
+    return {
+      principal: entry.principal,
+      requireSignature: entry.requireSignature,
+      signingSecret: () => {
+        if (entry.sealedSecret === undefined) return undefined;
+        // The key has a secret this process cannot open: the server's configuration is at
+        // fault, not the caller, so this is an internal error rather than a 401.
+        if (!ring)
+          throw new Error('API key signing secret found, but no encryption keys configured');
+        return unsealSigningSecret(ring, keyId, entry.sealedSecret);
+      },
+    };
+  }
+
+  private async lookup(key: string): Promise<CachedKey> {
     if (!KEY_FORMAT.test(key)) throw new AuthenticationError('Invalid API key');
     const id = keyIdOf(key);
     if (this.revokedIds.has(id)) throw new AuthenticationError('API key has been revoked');
@@ -205,7 +304,7 @@ export class ApiKeyStore {
     const cached = this.cache.get(hash);
     if (cached && cached.until > now) {
       this.touch(id, now);
-      return cached.principal;
+      return cached;
     }
     this.cache.delete(hash);
 
@@ -214,18 +313,20 @@ export class ApiKeyStore {
     if (doc.revoked_at) throw new AuthenticationError('API key has been revoked');
     const expiresAt = doc.expires_at ? Date.parse(doc.expires_at) : Infinity;
     if (expiresAt <= now) throw new AuthenticationError('API key has expired');
-    const principal = await this.principalFor(doc);
+    const entry: CachedKey = {
+      principal: await this.principalFor(doc),
+      requireSignature: doc.require_signature === true,
+      sealedSecret: doc.signing_secret,
+      until: Math.min(now + this.opts.cacheSeconds * 1000, expiresAt),
+    };
 
     // A revocation that arrived while we were reading must win over what we read.
     if (this.opts.cacheSeconds > 0 && !this.revokedIds.has(id)) {
       if (this.cache.size >= MAX_CACHED_KEYS) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(hash, {
-        principal,
-        until: Math.min(now + this.opts.cacheSeconds * 1000, expiresAt),
-      });
+      this.cache.set(hash, entry);
     }
     this.touch(id, now);
-    return principal;
+    return entry;
   }
 
   /**
@@ -252,26 +353,27 @@ export class ApiKeyStore {
     this.evict(keyId);
     publishRevocation(this.opts.nc, { kind: 'api_key', id: keyId }, this.opts.log);
     const [updated, used] = await Promise.all([
-      this.keys.findOne({ _id: keyId }, { projection: { hash: 0 } }),
+      this.keys.findOne({ _id: keyId }, { projection: NO_HASH }),
       this.usage.findOne({ _id: keyId }),
     ]);
     return toInfo(updated!, used?.last_used_at, this.now());
   }
 
   /**
-   * Replaces a key: a new one with the same name, scopes, owner and addresses, while the old one
-   * keeps working for `overlapDays` (never longer than it would have anyway), so clients can
-   * switch over without downtime. The new key is shown once, like any new key.
+   * Replaces a key: a new one with the same name, scopes, owner, addresses and signing
+   * requirement, while the old one keeps working for `overlapDays` (never longer than it would
+   * have anyway), so clients can switch over without downtime. The new key and its new signing
+   * secret are shown once, like any new key's.
    */
   async rotate(
     keyId: string,
     overlapDays: number,
     createdBy: string,
-  ): Promise<{ key: string; info: ApiKeyInfo; previous: ApiKeyInfo }> {
+  ): Promise<GeneratedApiKey & { previous: ApiKeyInfo }> {
     if (!Number.isInteger(overlapDays) || overlapDays < 0 || overlapDays > 365) {
       throw new ValidationError('overlap must be a whole number of days from 0 to 365');
     }
-    const old = await this.keys.findOne({ _id: keyId.trim() }, { projection: { hash: 0 } });
+    const old = await this.keys.findOne({ _id: keyId.trim() }, { projection: NO_HASH });
     if (!old) throw new NotFoundError(`API key ${keyId} not found`);
     const now = this.now();
     if (toInfo(old, undefined, now).status !== 'active') {
@@ -282,6 +384,7 @@ export class ApiKeyStore {
       scopes: old.scopes,
       ...(old.owner_user_id ? { ownerUserId: old.owner_user_id } : {}),
       ...(old.allowed_ips ? { allowedIps: old.allowed_ips } : {}),
+      ...(old.require_signature ? { requireSignature: true } : {}),
       rotatedFrom: old._id,
       createdBy,
     });
@@ -297,10 +400,10 @@ export class ApiKeyStore {
     return { ...fresh, previous: toInfo({ ...old, expires_at }, used?.last_used_at, now) };
   }
 
-  /** Newest first; never includes hashes. */
+  /** Newest first; never includes hashes or signing secrets. */
   async list(): Promise<ApiKeyInfo[]> {
     const docs = await this.keys
-      .find({}, { projection: { hash: 0 } })
+      .find({}, { projection: NO_HASH })
       .sort({ created_at: -1, _id: -1 })
       .toArray();
     const lastUsed = new Map(
@@ -415,6 +518,8 @@ function toInfo(
     revoked_at: doc.revoked_at ?? null,
     ...(doc.allowed_ips?.length ? { allowed_ips: doc.allowed_ips } : {}),
     ...(doc.rotated_from ? { rotated_from: doc.rotated_from } : {}),
+    require_signature: doc.require_signature === true,
+    has_signing_secret: doc.signing_secret !== undefined,
     status,
   };
 }

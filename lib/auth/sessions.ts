@@ -8,19 +8,32 @@
  *
  * Checking an access token reads no database: the signature and expiry say it is ours and
  * current, and the in-memory RevocationList says its login session has not been ended.
+ *
+ * An API key that must sign (made with `require_signature`, or every key when
+ * `security.api_keys.signing.required`) is accepted only with a valid, fresh, unused request
+ * signature (lib/auth/request-signing.ts); access tokens are never signed.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Collection, Db } from 'mongodb';
-import type { Config } from '../config';
-import { AuthenticationError } from '../errors';
+import { ConfigError, type Config } from '../config';
+import type { Keyring } from '../crypto/keyring';
+import { AuthenticationError, ServiceUnavailableError } from '../errors';
 import { randomToken } from '../ids';
 import type { Logger } from '../log';
 import { COLLECTIONS, isDuplicateKey } from '../store/collections';
-import { apiKeyOptions, API_KEY_PREFIX, ApiKeyStore } from './api-keys';
+import { apiKeyOptions, API_KEY_PREFIX, ApiKeyStore, type VerifiedApiKey } from './api-keys';
 import { AccessTokens, accessTokenSettings, type AccessTokenSettings } from './jwt';
+import {
+  checkRequestSignature,
+  SignatureRejectedError,
+  type SignatureRejection,
+  type SignedRequest,
+} from './request-signing';
 import { RevocationList } from './revocations';
 import { ownerIdFor, scopesForRole, type Principal } from './roles';
+import { SignatureReplays } from './signature-replays';
+import { keyringIfConfigured } from './signing-secrets';
 import { UserStore, type User } from './users';
 
 const DAY_MS = 86_400_000;
@@ -77,19 +90,39 @@ export interface AuthServiceDeps {
   tokens: AccessTokenSettings;
   refreshTokenTtlDays: number;
   apiKeys: { defaultExpiryDays: number; cacheSeconds: number };
+  /** Seals and opens API keys' signing secrets; without it new keys get none. */
+  keyring?: Keyring;
+  /** Default: only keys made with `require_signature` sign, within 300 s. */
+  signing?: SigningSettings;
   now?: () => Date;
+}
+
+export interface SigningSettings {
+  /** Every API key must sign, not only those made with `require_signature`. */
+  required: boolean;
+  windowSeconds: number;
 }
 
 /** The usual way to build one: everything from the config (which must have auth.jwt_secret). */
 export function createAuthService(
   config: Config,
-  deps: { db: Db; nc?: NatsConnection; log: Logger },
+  deps: { db: Db; nc?: NatsConnection; log: Logger; keyring?: Keyring },
 ): AuthService {
+  const tokens = accessTokenSettings(config);
+  const { signing } = config.security.api_keys;
+  const keyring = deps.keyring ?? keyringIfConfigured(config);
+  if (signing.required && !keyring) {
+    throw new ConfigError(
+      'invalid configuration: security.api_keys.signing.required: needs encryption keys (security.encryption) to keep signing secrets',
+    );
+  }
   return new AuthService({
     ...deps,
-    tokens: accessTokenSettings(config),
+    keyring,
+    tokens,
     refreshTokenTtlDays: config.auth.refresh_token_ttl_days,
     apiKeys: apiKeyOptions(config),
+    signing: { required: signing.required, windowSeconds: signing.window_seconds },
   });
 }
 
@@ -99,16 +132,21 @@ export class AuthService {
   readonly revocations: RevocationList;
   private readonly tokens: AccessTokens;
   private readonly now: () => Date;
+  private readonly signing: SigningSettings;
+  /** Signatures already used; shared by every API instance (NATS KV). Absent without NATS. */
+  private replays: SignatureReplays | undefined;
   private lastSweep = 0;
 
   constructor(private readonly deps: AuthServiceDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.signing = deps.signing ?? { required: false, windowSeconds: 300 };
     this.users = new UserStore(deps.db);
     this.tokens = new AccessTokens({ ...deps.tokens, now: this.now });
     this.apiKeys = new ApiKeyStore(deps.db, {
       ...deps.apiKeys,
       nc: deps.nc,
       log: deps.log,
+      keyring: deps.keyring,
       now: this.now,
     });
     this.revocations = new RevocationList(deps.db, {
@@ -120,9 +158,14 @@ export class AuthService {
     });
   }
 
-  /** Loads the current revocations and starts listening for new ones. */
+  /** Loads the current revocations and starts listening for new ones; opens the replay store. */
   async start(): Promise<void> {
     await this.revocations.start();
+    if (this.deps.nc) {
+      const replays = new SignatureReplays(this.deps.nc, this.signing.windowSeconds);
+      await replays.start();
+      this.replays = replays;
+    }
   }
 
   async stop(): Promise<void> {
@@ -210,11 +253,66 @@ export class AuthService {
     return revokeUserSessions(this.deps.db, this.revocations, userId, reason, this.now);
   }
 
-  /** The caller behind an `Authorization: Bearer …` value: an API key or an access token. */
-  async authenticate(bearerToken: string): Promise<Principal> {
+  /**
+   * The caller behind an `Authorization: Bearer …` value: an API key or an access token. An API
+   * key that must sign is refused unless `request` carries a valid signature used nowhere before;
+   * without `request` (a credential sent in a frame or a query string) such a key is refused.
+   */
+  async authenticate(bearerToken: string, request?: SignedRequest): Promise<Principal> {
+    const token = bearerToken.trim();
+    if (!token) throw new AuthenticationError('Missing credentials');
+    if (!token.startsWith(API_KEY_PREFIX)) return this.fromAccessToken(token);
+    const key = await this.apiKeys.check(token);
+    await this.checkSignature(key, request);
+    return key.principal;
+  }
+
+  /**
+   * Credentials accepted earlier, checked again (a WebSocket's, at each heartbeat): still valid,
+   * not revoked, not expired. The signature was checked when they were presented; it cannot be
+   * presented twice, so it is not asked for again.
+   */
+  async stillValid(bearerToken: string): Promise<Principal> {
     const token = bearerToken.trim();
     if (!token) throw new AuthenticationError('Missing credentials');
     if (token.startsWith(API_KEY_PREFIX)) return this.apiKeys.verify(token);
+    return this.fromAccessToken(token);
+  }
+
+  private async checkSignature(key: VerifiedApiKey, request: SignedRequest | undefined) {
+    if (!key.requireSignature && !this.signing.required) return;
+    const refuse = (reason: SignatureRejection, message: string) =>
+      new SignatureRejectedError(reason, message, key.principal);
+    const secret = key.signingSecret();
+    if (!secret) {
+      throw refuse(
+        'no_signing_secret',
+        'This API key must sign its requests but has no signing secret (it predates request signing): rotate it to get one',
+      );
+    }
+    const checked = checkRequestSignature(secret, request, {
+      windowSeconds: this.signing.windowSeconds,
+      nowMs: this.now().getTime(),
+    });
+    if (!checked.ok) throw refuse(checked.reason, checked.message);
+    // Without the shared store a replay cannot be ruled out, so the request is not let through.
+    let first: boolean;
+    try {
+      if (!this.replays) throw new Error('no replay store (no NATS connection)');
+      first = await this.replays.firstUse(key.principal.id, checked.signature);
+    } catch (err) {
+      this.deps.log.warn({ err }, 'request signature replay check failed');
+      throw new ServiceUnavailableError('Request signatures cannot be checked right now; retry');
+    }
+    if (!first) {
+      throw refuse(
+        'signature_replayed',
+        'This request signature was used before: sign every request afresh, with the current time',
+      );
+    }
+  }
+
+  private async fromAccessToken(token: string): Promise<Principal> {
     const claims = await this.tokens.verify(token);
     if (this.revocations.has(claims.sid)) {
       throw new AuthenticationError('Session has been logged out');

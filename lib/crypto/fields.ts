@@ -285,6 +285,14 @@ export class FieldCrypto {
       },
       payload('webhook_tasks'),
       payload('webhook_tasks_done'),
+      {
+        // API keys' request-signing secrets, sealed by lib/auth/signing-secrets.ts (never plain).
+        collection: 'api_keys',
+        field: 'signing_secret',
+        purpose: 'credential',
+        aad: (id) => `api_keys:${id}:signing_secret`,
+        wanted: this.ring !== undefined,
+      },
     ];
   }
 

@@ -21,13 +21,24 @@ export class TestSocket {
     ws.on('error', () => undefined);
   }
 
-  /** Opens a socket; `token` goes in the Authorization header unless `query` carries it. */
+  /**
+   * Opens a socket; `token` goes in the Authorization header unless `query` carries it;
+   * `headers` are added to the upgrade (request signatures).
+   */
   static async open(
     apiUrl: string,
-    opts: { token?: string; query?: string; autoPong?: boolean } = {},
+    opts: {
+      token?: string;
+      query?: string;
+      autoPong?: boolean;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<TestSocket> {
     const ws = new WebSocket(wsUrl(apiUrl, opts.query), {
-      headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {},
+      headers: {
+        ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
+        ...opts.headers,
+      },
       autoPong: opts.autoPong ?? true,
     });
     const socket = new TestSocket(ws);
