@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { loadConfig } from '../lib/config';
+import { loadConfig, type Config } from '../lib/config';
 import { UserStore } from '../lib/auth/users';
 import { ensureIndexes } from '../lib/store/collections';
 import { startEphemeralStack, type EphemeralStack } from '../scripts/stack/ephemeral';
@@ -26,8 +26,13 @@ export function pct(sorted: number[], p: number): number {
 
 export interface BenchStack {
   stack: EphemeralStack;
-  /** The environment every app child gets: the stack, the bench database, a fresh JWT secret. */
+  /**
+   * The environment every app child gets: the stack, the bench database, a fresh JWT secret and
+   * encryption keys of the run's own.
+   */
   env: Record<string, string | undefined>;
+  /** The same settings as a Config, for clients the bench makes itself (Temporal's needs the keys). */
+  config: Config;
   apiPort: number;
   /** `http://127.0.0.1:<port>/api/v1` */
   base: string;
@@ -105,6 +110,7 @@ export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promis
   return {
     stack,
     env,
+    config: loadConfig({ argv: [], env }),
     apiPort,
     base: `http://127.0.0.1:${apiPort}/api/v1`,
     startChild,

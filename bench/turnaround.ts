@@ -15,7 +15,7 @@
  * Bounded in count and time; talks to loopback only.
  */
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { connectTemporal } from '../lib/temporal';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { floorProbeWorkflow, finishSignal, noopUpdate } from '../workflows/diagnostics';
 import type { LifecycleEvent } from '../lib/schemas/events';
@@ -96,8 +96,9 @@ async function main(): Promise<void> {
     const clientId = await createClient(http);
     const nc = await connect({ servers: stack.services.natsUrl });
     const watcher = new ReplyWatcher(nc);
-    const connection = await Connection.connect({ address: stack.services.temporalAddress });
-    const client = new Client({ connection });
+    // With the workers' payload codec, as the API's client has.
+    const temporal = await connectTemporal(bench.config);
+    const { client } = temporal;
 
     // ---- floor: no-op Update round trip ----
     const probe = await client.workflow.start(floorProbeWorkflow, {
@@ -222,7 +223,7 @@ async function main(): Promise<void> {
     process.stdout.write(out.join('\n') + '\n');
 
     await nc.close();
-    await connection.close();
+    await temporal.close();
   } finally {
     await bench.stop();
   }

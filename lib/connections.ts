@@ -4,6 +4,7 @@ import { connectStore, pingStore, type Store } from './mongo';
 import { connectBus, pingBus, type Bus } from './bus';
 import { connectTemporal, pingTemporal, type TemporalHandle } from './temporal';
 import { waitForDependency } from './retry';
+import { payloadCodecFromConfig } from './crypto/payload-codec';
 import type { Probe } from './health';
 
 /** The three real dependencies every process talks to. */
@@ -27,6 +28,8 @@ export async function connectAll(
 ): Promise<Connections> {
   const waitFor = <T>(what: string, fn: () => Promise<T>) =>
     waitForDependency(log, what, fn, deadlineMs);
+  // Before any connection: missing keys are a configuration error, not a dependency to wait for.
+  const codec = payloadCodecFromConfig(config);
 
   const store = await waitFor('mongodb', async () => {
     const s = await connectStore(config, name);
@@ -35,7 +38,7 @@ export async function connectAll(
   });
   const bus = await waitFor('nats', () => connectBus(config, name));
   const temporal = await waitFor('temporal', async () => {
-    const t = await connectTemporal(config);
+    const t = await connectTemporal(config, codec);
     await pingTemporal(t, config.temporal.namespace);
     return t;
   });

@@ -8,6 +8,7 @@ import { FieldCrypto } from '../lib/crypto/fields';
 import type { LifecycleEvent } from '../lib/schemas/events';
 import { start as startSessionWorker } from '../workers/session-worker';
 import { workflowIdFor } from '../api/sessions/service';
+import { temporalDataConverter } from '../lib/crypto/payload-codec';
 import { collectEvents, sessionEvents, startRuntime, type Runtime } from './helpers/runtime';
 import { encryptionEnv, quietLogger, testConfig, waitFor, workflowBundle } from './helpers/stack';
 
@@ -110,7 +111,13 @@ describe('session runtime durability', () => {
       const histories = client.workflow
         .list({ query: `TaskQueue = '${rt.config.temporal.task_queues.sessions}'` })
         .intoHistories();
-      const results = Worker.runReplayHistories({ workflowBundle: workflowBundle() }, histories);
+      const results = Worker.runReplayHistories(
+        {
+          workflowBundle: workflowBundle(),
+          dataConverter: temporalDataConverter(rt.api.connections.temporal.codec),
+        },
+        histories,
+      );
       let replayed = 0;
       for await (const result of results) {
         expect(result.error).toBeUndefined();

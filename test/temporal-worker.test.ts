@@ -1,4 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { connectTemporal, type TemporalHandle } from '../lib/temporal';
 import { start as startWorker, type RunningWorker } from '../workers/session-worker';
 import { diagnosticsWorkflow } from '../workflows/diagnostics';
 import { testConfig, quietLogger, unique, workflowBundle } from './helpers/stack';
@@ -6,7 +7,7 @@ import { testConfig, quietLogger, unique, workflowBundle } from './helpers/stack
 describe('session worker on a real Temporal server', () => {
   const config = testConfig({ 'temporal.task_queues.sessions': unique('sessions') });
   let worker: RunningWorker;
-  let connection: Connection;
+  let temporal: TemporalHandle;
   let client: Client;
 
   beforeAll(async () => {
@@ -14,13 +15,14 @@ describe('session worker on a real Temporal server', () => {
       workflowBundle: workflowBundle(),
       identity: 'test-worker-1',
     });
-    connection = await Connection.connect({ address: config.temporal.address });
-    client = new Client({ connection, namespace: config.temporal.namespace });
+    // With the workers' payload codec: results come back encrypted.
+    temporal = await connectTemporal(config);
+    client = temporal.client;
   });
 
   afterAll(async () => {
     await worker?.stop();
-    await connection?.close();
+    await temporal?.close();
   });
 
   it('runs a workflow whose activity reaches MongoDB and NATS and answers the caller', async () => {

@@ -12,6 +12,7 @@ import { connectBus, type Bus } from '../lib/bus';
 import { waitForDependency } from '../lib/retry';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
 import { FieldCrypto } from '../lib/crypto/fields';
+import { payloadCodecFromConfig, temporalDataConverter } from '../lib/crypto/payload-codec';
 
 export interface RunningWorker {
   identity: string;
@@ -52,9 +53,10 @@ export async function startPool(
   installTemporalRuntime(log);
   const identity = opts.identity ?? `${def.pool}-${process.pid}@${os.hostname()}`;
   const waitFor = <T>(what: string, fn: () => Promise<T>) => waitForDependency(log, what, fn);
-
   // Missing keys are a configuration error: say so before connecting to anything.
   const fields = FieldCrypto.fromConfig(config);
+  // What this worker writes to Temporal's history is encrypted, under the same keyring.
+  const dataConverter = temporalDataConverter(payloadCodecFromConfig(config, fields.keyring));
   let store: Store | undefined;
   let bus: Bus | undefined;
   let connection: NativeConnection | undefined;
@@ -75,6 +77,7 @@ export async function startPool(
       namespace: config.temporal.namespace,
       taskQueue: def.taskQueue,
       identity,
+      dataConverter,
       ...workflowSource,
       activities: await def.activities({ store, bus, fields, identity }),
       shutdownGraceTime: '10 seconds',

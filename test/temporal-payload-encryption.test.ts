@@ -1,0 +1,112 @@
+/**
+ * What Temporal keeps of a session: a conversation run through the API and the workers leaves
+ * no message, reply or note readable in the workflow history — read with a Temporal client that
+ * has no codec, as anyone with access to the server would — while the deployment's own keys
+ * still open it.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { workflowIdFor } from '../api/sessions/service';
+import { isEncryptedPayload } from '../lib/crypto/payload-codec';
+import type { LifecycleEvent } from '../lib/schemas/events';
+import { collectEvents, startRuntime, type Runtime } from './helpers/runtime';
+
+/** Every Payload message anywhere in a history (event attributes, nested payload lists, maps). */
+function payloadsIn(node: unknown, found: Payload[] = []): Payload[] {
+  if (!node || typeof node !== 'object' || node instanceof Uint8Array) return found;
+  const candidate = node as Payload;
+  if (candidate.data instanceof Uint8Array && candidate.metadata) found.push(candidate);
+  else for (const value of Object.values(node)) payloadsIn(value, found);
+  return found;
+}
+
+describe('Temporal histories of sessions', () => {
+  let rt: Runtime;
+  let plainConnection: Connection;
+  let plainClient: Client;
+  // Words that occur nowhere but in this test's conversation.
+  const secret = `Quillfeather-${randomBytes(4).toString('hex')}`;
+  const noteSecret = `Marrowdale-${randomBytes(4).toString('hex')}`;
+  let sessionId: string;
+  let reply: string;
+
+  beforeAll(async () => {
+    rt = await startRuntime();
+    // Without the codec: what the Temporal server itself holds.
+    plainConnection = await Connection.connect({ address: rt.config.temporal.address });
+    plainClient = new Client({
+      connection: plainConnection,
+      namespace: rt.config.temporal.namespace,
+    });
+
+    const created = await rt.http('POST', '/api/v1/sessions', {
+      client_id: await rt.clientId('encrypted'),
+      persona_id: 'dr_morgan_hayes',
+      goals: ['Sleep better'],
+    });
+    expect(created.status).toBe(201);
+    sessionId = created.body.session_id as string;
+    const events = await collectEvents(rt.bus, sessionId);
+    const fromPersona = (e: LifecycleEvent) =>
+      e.event === 'message.created' && e.data.message.sender_type === 'persona';
+    expect((await rt.http('POST', `/api/v1/sessions/${sessionId}/start`)).status).toBe(200);
+    await events.next(fromPersona, 'the opening message');
+    const sent = await rt.http('POST', `/api/v1/sessions/${sessionId}/messages`, {
+      content: `I lie awake thinking about ${secret} and the work I have not finished.`,
+    });
+    expect(sent.status).toBe(201);
+    const answer = await events.next(
+      (e) =>
+        fromPersona(e) &&
+        e.event === 'message.created' &&
+        (e.data.message.metadata?.in_reply_to as string[] | undefined)?.[0] === sent.body.id,
+      'the reply',
+    );
+    reply = answer.event === 'message.created' ? answer.data.message.content : '';
+    const note = await rt.http('POST', `/api/v1/sessions/${sessionId}/notes`, {
+      content: `Mentioned ${noteSecret} twice.`,
+    });
+    expect(note.status).toBe(201);
+    expect((await rt.http('POST', `/api/v1/sessions/${sessionId}/end`)).status).toBe(200);
+    await events.next((e) => e.event === 'session.ended', 'session.ended');
+    await events.stop();
+  });
+
+  afterAll(async () => {
+    await plainConnection?.close();
+    await rt?.stop();
+  });
+
+  const rawHistory = async () => {
+    const history = await plainClient.workflow.getHandle(workflowIdFor(sessionId)).fetchHistory();
+    return {
+      history,
+      bytes: Buffer.from(temporal.api.history.v1.History.encode(history).finish()),
+    };
+  };
+
+  it('holds no message, reply or note in the clear', async () => {
+    const { history, bytes } = await rawHistory();
+    expect(history.events?.length).toBeGreaterThan(10);
+    expect(bytes.includes(secret)).toBe(false);
+    expect(bytes.includes(noteSecret)).toBe(false);
+    expect(reply.length).toBeGreaterThan(20);
+    expect(bytes.includes(reply)).toBe(false);
+    // Nor in any other form a reader might try.
+    expect(bytes.includes(Buffer.from(secret).toString('base64'))).toBe(false);
+    expect(JSON.stringify(history)).not.toContain(secret);
+  });
+
+  it('holds the conversation encrypted, readable with the deployment’s codec', async () => {
+    const { history } = await rawHistory();
+    const encrypted = payloadsIn(history.events).filter(isEncryptedPayload);
+    expect(encrypted.length).toBeGreaterThan(5);
+    const opened = await rt.api.connections.temporal.codec.decode(encrypted);
+    const text = opened.map((p) => Buffer.from(p.data ?? []).toString('utf8')).join('\n');
+    expect(text).toContain(secret);
+    expect(text).toContain(noteSecret);
+    expect(text).toContain(reply.slice(0, 40));
+  });
+});
