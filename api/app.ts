@@ -1,6 +1,5 @@
 import Koa from 'koa';
 import compress from 'koa-compress';
-import cors from '@koa/cors';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import type { Connections } from '../lib/connections';
@@ -12,6 +11,8 @@ import { securityHeaders } from './middleware/security-headers';
 import { idempotency } from './middleware/idempotency';
 import { errorEnvelope } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
+import { corsPolicies } from './middleware/cors';
+import { loggablePath } from './routes/codec';
 import type { PersonaRegistry } from '../personas/registry';
 import { PersonaCatalog } from '../personas/catalog';
 import { SessionService } from './sessions/service';
@@ -28,12 +29,7 @@ import type { Principal } from '../lib/auth/roles';
 import type { Limits } from './limits';
 import { AuditLog, auditActor } from '../lib/audit';
 import { assertAllowedAddress, normaliseIp } from './limits/addresses';
-import {
-  SIGNATURE_HEADER,
-  SignatureRejectedError,
-  TIMESTAMP_HEADER,
-  type SignedRequest,
-} from '../lib/auth/request-signing';
+import { SignatureRejectedError, type SignedRequest } from '../lib/auth/request-signing';
 import { recordSignatureRejection, signedRequestOf } from './signed-requests';
 
 export interface AppDeps {
@@ -68,7 +64,7 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
   app.use(requests.middleware);
   app.use(requestId());
   app.use(securityHeaders(config.security.headers));
-  if (config.server.cors.allowed_origins.length) app.use(corsFor(config));
+  app.use(corsPolicies(config));
   app.use(compress({ threshold: config.server.compression_threshold_bytes }));
   app.use(accessLog(log));
   app.use(errorEnvelope(log));
@@ -100,15 +96,16 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
     personas: catalog,
     analysis: new AnalysisService(client, db, config),
     webhooks: new WebhookService(db, fields, config.webhooks),
+    codec: connections.temporal.codec,
   });
   const api = mountRoutes(routes, {
     // Before idempotency and the handler: a replayed signed request must not even get the
     // stored answer of its first sending.
-    authenticate: async (ctx) => {
+    authenticate: async (ctx, credential) => {
       try {
         return await authenticate(
           auth,
-          ctx.get('Authorization'),
+          credential === undefined ? ctx.get('Authorization') : `Bearer ${credential}`,
           signedRequestOf(ctx.headers, ctx.state.rawBodyBytes as Buffer | undefined),
         );
       } catch (err) {
@@ -167,34 +164,6 @@ async function authenticate(
   return auth.authenticate(match[1]!, request);
 }
 
-function corsFor(config: Config): Koa.Middleware {
-  const allowed = new Set(config.server.cors.allowed_origins);
-  return cors({
-    origin: (ctx) => {
-      const origin = ctx.get('Origin');
-      if (allowed.has('*')) return '*';
-      return allowed.has(origin) ? origin : '';
-    },
-    allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowHeaders: [
-      'Authorization',
-      'Content-Type',
-      'Idempotency-Key',
-      'X-Request-Id',
-      TIMESTAMP_HEADER,
-      SIGNATURE_HEADER,
-    ],
-    exposeHeaders: [
-      'X-Request-Id',
-      'X-API-Warning',
-      'Location',
-      'Retry-After',
-      'Idempotent-Replayed',
-    ],
-    maxAge: config.server.cors.max_age_seconds,
-  });
-}
-
 function accessLog(log: Logger): Koa.Middleware {
   return async (ctx, next) => {
     const started = performance.now();
@@ -205,7 +174,7 @@ function accessLog(log: Logger): Koa.Middleware {
         {
           requestId: ctx.state.requestId,
           method: ctx.method,
-          path: ctx.path,
+          path: loggablePath(ctx.path),
           status: ctx.status,
           ms: Math.round(performance.now() - started),
         },

@@ -21,6 +21,26 @@ const port = z.coerce.number().int().min(1).max(65_535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const alertSeverity = z.enum(ALERT_SEVERITIES);
 
+/** Browser origins (`https://host[:port]`), comma-separated in the environment; `*` only where allowed. */
+const originList = (wildcard: boolean) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean)
+        : v,
+    z.array(
+      wildcard
+        ? z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'must be an origin or *')
+        : z.string().regex(/^https?:\/\/[^/\s*]+$/, 'must be an origin (scheme://host[:port])'),
+    ),
+  );
+
+/** The dev stack's Temporal Web UI, the codec endpoint's default browser caller. */
+export const DEV_TEMPORAL_UI_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'] as const;
+
 export const LLM_PROVIDERS = ['local', 'openai', 'anthropic'] as const;
 const llmProvider = z.enum(LLM_PROVIDERS);
 export type LlmProviderName = z.infer<typeof llmProvider>;
@@ -124,17 +144,7 @@ export const configSchema = z.object({
         ),
       cors: z
         .object({
-          allowed_origins: z
-            .preprocess(
-              (v) =>
-                typeof v === 'string'
-                  ? v
-                      .split(',')
-                      .map((o) => o.trim())
-                      .filter(Boolean)
-                  : v,
-              z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'must be an origin or *')),
-            )
+          allowed_origins: originList(true)
             .default([])
             .describe(
               'Browser origins allowed to call the API (e.g. `https://app.example.com`); empty turns CORS off, `*` allows any origin (without credentials).',
@@ -244,6 +254,15 @@ export const configSchema = z.object({
             .min(1)
             .default('personas')
             .describe('Task queue of the persona pool (replies, analysis).'),
+        })
+        .prefault({}),
+      codec: z
+        .object({
+          cors_origins: originList(false)
+            .default([...DEV_TEMPORAL_UI_ORIGINS])
+            .describe(
+              'Browser origins (the Temporal Web UI) allowed to call the payload codec endpoints `/codec/encode` and `/codec/decode`; only these, never `server.cors.allowed_origins`, since decoding reveals transcripts. Empty: no browser may.',
+            ),
         })
         .prefault({}),
       continue_as_new_after_events: z.coerce

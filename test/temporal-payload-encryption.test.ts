@@ -2,8 +2,10 @@
  * What Temporal keeps of a session: a conversation run through the API and the workers leaves
  * no message, reply or note readable in the workflow history — read with a Temporal client that
  * has no codec, as anyone with access to the server would — while the deployment's own keys
- * still open it.
+ * still open it, through the codec and through the codec endpoint the Temporal CLI and Web UI use.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
@@ -11,7 +13,10 @@ import { temporal } from '@temporalio/proto';
 import { workflowIdFor } from '../api/sessions/service';
 import { isEncryptedPayload } from '../lib/crypto/payload-codec';
 import type { LifecycleEvent } from '../lib/schemas/events';
+import { harnessState } from './helpers/harness-state';
 import { collectEvents, startRuntime, type Runtime } from './helpers/runtime';
+
+const run = promisify(execFile);
 
 /** Every Payload message anywhere in a history (event attributes, nested payload lists, maps). */
 function payloadsIn(node: unknown, found: Payload[] = []): Payload[] {
@@ -20,6 +25,24 @@ function payloadsIn(node: unknown, found: Payload[] = []): Payload[] {
   if (candidate.data instanceof Uint8Array && candidate.metadata) found.push(candidate);
   else for (const value of Object.values(node)) payloadsIn(value, found);
   return found;
+}
+
+/** The CLI prints history as proto JSON: payload data in base64; all of it, as text. */
+function cliPayloadText(stdout: string): string {
+  const texts: string[] = [];
+  const walk = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    const p = node as { metadata?: unknown; data?: unknown };
+    if (p.metadata && typeof p.data === 'string') {
+      texts.push(Buffer.from(p.data, 'base64').toString('utf8'));
+      // An encrypted payload shows only its encoding and key id.
+      return;
+    }
+    Object.values(node).forEach(walk);
+  };
+  walk(JSON.parse(stdout));
+  expect(texts.length).toBeGreaterThan(5);
+  return [stdout, ...texts].join('\n');
 }
 
 describe('Temporal histories of sessions', () => {
@@ -108,5 +131,42 @@ describe('Temporal histories of sessions', () => {
     expect(text).toContain(secret);
     expect(text).toContain(noteSecret);
     expect(text).toContain(reply.slice(0, 40));
+  });
+
+  it('is readable with `temporal workflow show` through the codec endpoint, and only so', async () => {
+    const bin = harnessState().bins.temporal;
+    const show = (...extra: string[]) =>
+      run(
+        bin,
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          workflowIdFor(sessionId),
+          '--address',
+          rt.config.temporal.address,
+          '--namespace',
+          rt.config.temporal.namespace,
+          '--output',
+          'json',
+          ...extra,
+        ],
+        { maxBuffer: 32 * 1024 * 1024 },
+      );
+    const without = cliPayloadText((await show()).stdout);
+    expect(without).not.toContain(secret);
+
+    const decoded = cliPayloadText(
+      (
+        await show(
+          '--codec-endpoint',
+          `${rt.api.url}/codec`,
+          '--codec-auth',
+          `Bearer ${rt.admin.token}`,
+        )
+      ).stdout,
+    );
+    expect(decoded).toContain(secret);
+    expect(decoded).toContain(noteSecret);
   });
 });

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { AppError, AuthenticationError, RateLimitedError } from '../../lib/errors';
 import type { Logger } from '../../lib/log';
+import { loggablePath } from '../routes/codec';
 
 export interface ErrorEnvelope {
   error: {
@@ -49,7 +50,10 @@ export function errorEnvelope(log: Logger): Middleware {
         );
         return;
       }
-      log.error({ err, requestId, method: ctx.method, path: ctx.path }, 'unhandled error');
+      log.error(
+        { err, requestId, method: ctx.method, path: loggablePath(ctx.path) },
+        'unhandled error',
+      );
       ctx.status = 500;
       ctx.body = envelope('internal_error', 'An internal error occurred', requestId);
     }

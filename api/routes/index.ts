@@ -25,6 +25,8 @@ import { clientRoutes } from './clients';
 import { personaRoutes } from './personas';
 import { analysisRoutes } from './analysis';
 import { webhookRoutes } from './webhooks';
+import { codecRoutes } from './codec';
+import type { PayloadCodec } from '@temporalio/common';
 
 export interface RouteServices {
   probes: Record<string, Probe>;
@@ -38,6 +40,8 @@ export interface RouteServices {
   personas: PersonaCatalog;
   analysis: AnalysisService;
   webhooks: WebhookService;
+  /** The Temporal payload codec, served to operators' tools at /codec. */
+  codec: PayloadCodec;
 }
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
@@ -53,6 +57,7 @@ export function apiRoutes(services: RouteServices): AnyRoute[] {
     ...personaRoutes(services.personas),
     ...analysisRoutes(services.analysis, services.sessions, services.clients),
     ...webhookRoutes(services.webhooks),
+    ...codecRoutes(services.codec),
   ];
   let document: Record<string, unknown> | undefined;
   const openapi = route({
@@ -93,6 +98,7 @@ export function describeApi(): Record<string, unknown> {
     personas: unused as PersonaCatalog,
     analysis: unused as AnalysisService,
     webhooks: unused as WebhookService,
+    codec: unused as PayloadCodec,
   });
   return openApiDocument(routes, { version: VERSION });
 }

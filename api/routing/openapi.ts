@@ -110,7 +110,9 @@ function operation(route: AnyRoute): JsonSchema {
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     tags: [route.tag],
-    security: route.auth === 'public' ? [] : [{ bearerJwt: [] }, { apiKey: [] }],
+    // A credential in the path is a parameter, not a security scheme OpenAPI can describe.
+    security:
+      route.auth === 'public' || route.credentialParam ? [] : [{ bearerJwt: [] }, { apiKey: [] }],
     ...(route.auth === 'public' || route.auth === 'authenticated'
       ? {}
       : { 'x-required-scope': route.auth }),

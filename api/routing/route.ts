@@ -62,6 +62,11 @@ export interface RouteDef<
    * the resource named by the `{id}` path parameter or, for a create, the id in the answer.
    */
   audit?: { action: string; resource: string };
+  /**
+   * A path parameter carrying the bearer credential instead of the Authorization header, for
+   * clients that can be given a URL but not a header (the Temporal Web UI's codec setting).
+   */
+  credentialParam?: string;
   /** A deprecated route still works, and says so in `X-API-Warning` (the spec's deprecation policy). */
   deprecated?: { warning: string; sunset?: string };
   handler(ctx: RouterContext, input: RouteInput<A, P, Q, B>): Promise<void> | void;
@@ -81,8 +86,11 @@ export function route<
 }
 
 export interface MountHooks {
-  /** Resolves the caller from the request's credentials, or throws an AuthenticationError. */
-  authenticate(ctx: RouterContext): Promise<Principal>;
+  /**
+   * Resolves the caller from the request's credentials (`credential` when the route takes it
+   * from the path, else the Authorization header), or throws an AuthenticationError.
+   */
+  authenticate(ctx: RouterContext, credential?: string): Promise<Principal>;
   /** Wraps POST handlers so a retried request with the same Idempotency-Key replays its answer. */
   idempotency: Middleware;
   /** Runs once the caller is known (its own request limit). */
@@ -119,7 +127,12 @@ export function mountRoutes(routes: AnyRoute[], hooks: MountHooks): Router {
   for (const def of routes) {
     router[def.method](koaPath(def.path), async (ctx) => {
       let principal: Principal | undefined;
-      if (def.auth !== 'public') principal = await hooks.authenticate(ctx);
+      if (def.auth !== 'public') {
+        const credential = def.credentialParam
+          ? ((ctx.params as Record<string, string | undefined>)[def.credentialParam] ?? '')
+          : undefined;
+        principal = await hooks.authenticate(ctx, credential);
+      }
       if (!def.audit || !principal || !hooks.audit) return handle(def, ctx, principal);
       const record = (outcome: AuditOutcome) => {
         // The path names the resource; a create names it in its answer.
