@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { loadConfigOrExit } from '../lib/config';
+import { DEV_TEMPORAL_UI_ORIGINS, loadConfigOrExit, type Config } from '../lib/config';
 import { provisionAll } from './stack/binaries';
 import { startServices, type ServicePorts } from './stack/services';
 import { startProcess, prefixFor, type ManagedProcess } from './stack/supervisor';
@@ -54,7 +54,15 @@ async function main(): Promise<void> {
   const bins = await provisionAll({ cacheDir: config.dev_stack.bin_cache, progress: say });
 
   say(`starting ${only.join(', ')} (data in ${path.relative(process.cwd(), dataDir) || '.'})`);
-  const services = await startServices({ bins, dataDir, ports, only, detached: true });
+  const codecEndpoint = `${browserApiOrigin(config)}/codec`;
+  const services = await startServices({
+    bins,
+    dataDir,
+    ports,
+    only,
+    detached: true,
+    uiCodecEndpoint: codecEndpoint,
+  });
   const apps: ManagedProcess[] = [];
   const record = () =>
     writeFileSync(
@@ -105,7 +113,7 @@ async function main(): Promise<void> {
       env: env && { ...process.env, ...env },
     });
   apps.push(
-    node('api', 'api/server.ts', 3, auth.env),
+    node('api', 'api/server.ts', 3, { ...auth.env, ...codecCorsEnv(config, ports.temporalUi) }),
     node('worker', 'workers/session-worker.ts', 4),
     node('personas', 'workers/persona-worker.ts', 5),
     node('webhooks', 'workers/webhook-dispatcher.ts', 6),
@@ -119,14 +127,36 @@ async function main(): Promise<void> {
   await waitForHealth(`${apiUrl}/api/health`);
   say('ready:');
   say(`  API            ${apiUrl}/api/v1   (health: ${apiUrl}/api/health)`);
-  if (only.includes('temporal'))
+  if (only.includes('temporal')) {
     say(`  Temporal UI    http://${temporal.host}:${ports.temporalUi}`);
+    say(`  Payload codec  ${codecEndpoint}   (see README: reading payloads in the Temporal UI)`);
+  }
   say(`  Temporal gRPC  ${config.temporal.address}`);
   say(`  NATS           ${config.nats.servers.join(', ')}`);
   say(`  MongoDB        ${config.storage.connection.uri}`);
   if (config.metrics.port)
     say(`  Metrics        http://${config.metrics.host}:${config.metrics.port}/metrics`);
   say('Ctrl-C stops everything.');
+}
+
+/** Where a browser on this machine reaches the API (a wildcard listen address is not one). */
+function browserApiOrigin(config: Config): string {
+  const { host, port, tls } = config.server;
+  const scheme = tls.cert_file ? 'https' : 'http';
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `${scheme}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/**
+ * The codec answers browsers only from `temporal.codec.cors_origins`, whose default is the UI on
+ * its default port; a UI moved to another port keeps working without a second setting.
+ */
+function codecCorsEnv(config: Config, uiPort: number): Record<string, string> {
+  const ui = [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`];
+  const origins = config.temporal.codec.cors_origins;
+  const isDefault = origins.join() === DEV_TEMPORAL_UI_ORIGINS.join();
+  if (!isDefault || ui.every((o) => origins.includes(o))) return {};
+  return { SMARTSTEPS_TEMPORAL__CODEC__CORS_ORIGINS: ui.join(',') };
 }
 
 async function waitForHealth(url: string): Promise<void> {

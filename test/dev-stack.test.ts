@@ -55,6 +55,16 @@ describe('npm start (the dev stack)', () => {
       expect(health.status).toBe(200);
       const uiPage = await fetch(`http://127.0.0.1:${ui}/`);
       expect(uiPage.status).toBe(200);
+      // The UI is pointed at the API's payload codec, which answers that UI's browser origin.
+      const settings = (await (await fetch(`http://127.0.0.1:${ui}/api/v1/settings`)).json()) as {
+        Codec?: { Endpoint?: string };
+      };
+      expect(settings.Codec?.Endpoint).toBe(`http://127.0.0.1:${api}/codec`);
+      const preflight = await fetch(`http://127.0.0.1:${api}/codec/decode`, {
+        method: 'OPTIONS',
+        headers: { Origin: `http://127.0.0.1:${ui}`, 'Access-Control-Request-Method': 'POST' },
+      });
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(`http://127.0.0.1:${ui}`);
       await waitFor(
         'the session worker to poll',
         () =>

@@ -42,6 +42,11 @@ export interface StartServicesOptions {
   logToFiles?: boolean;
   namespace?: string;
   readyTimeoutMs?: number;
+  /**
+   * The Web UI's codec server (the API's `/codec`), so the UI can show encrypted payloads to
+   * an operator who gives it credentials.
+   */
+  uiCodecEndpoint?: string;
 }
 
 export interface RunningServices {
@@ -139,8 +144,10 @@ export async function startServices(opts: StartServicesOptions): Promise<Running
         '--log-level',
         'error',
       ];
-      if (opts.ports.temporalUi) args.push('--ui-port', String(opts.ports.temporalUi));
-      else args.push('--headless');
+      if (opts.ports.temporalUi) {
+        args.push('--ui-port', String(opts.ports.temporalUi));
+        if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
+      } else args.push('--headless');
       for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES))
         args.push('--search-attribute', `${name}=${type}`);
       const proc = startProcess('temporal', opts.bins.temporal, args, {
