@@ -214,6 +214,9 @@ describe('encryption at rest', () => {
       SMARTSTEPS_SECURITY__ENCRYPTION__KEY_FILE: keyFile,
       SMARTSTEPS_SECURITY__ENCRYPTION__INDEX_KEY: rt.config.security.encryption.index_key,
       SMARTSTEPS_SECURITY__ENCRYPTION__KEY_MANAGEMENT__MINIMUM_KEY_VERSIONS: '1',
+      // `keys retire` also asks Temporal whether a running session still needs the key.
+      SMARTSTEPS_TEMPORAL__ADDRESS: rt.config.temporal.address,
+      SMARTSTEPS_TEMPORAL__TASK_QUEUES__SESSIONS: rt.config.temporal.task_queues.sessions,
       SMARTSTEPS_LOGGING__LEVEL: 'warn',
     };
     const cli = (args: string[]) =>

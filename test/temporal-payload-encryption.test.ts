@@ -7,16 +7,22 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { workflowIdFor } from '../api/sessions/service';
 import { isEncryptedPayload } from '../lib/crypto/payload-codec';
+import { addKeyVersion } from '../lib/crypto/keyring';
 import type { LifecycleEvent } from '../lib/schemas/events';
 import { harnessState } from './helpers/harness-state';
 import { collectEvents, startRuntime, type Runtime } from './helpers/runtime';
+import { waitFor } from './helpers/stack';
 
 const run = promisify(execFile);
+const BIN = path.join(__dirname, '..', 'bin', 'smart-steps.js');
 
 /** Every Payload message anywhere in a history (event attributes, nested payload lists, maps). */
 function payloadsIn(node: unknown, found: Payload[] = []): Payload[] {
@@ -168,5 +174,77 @@ describe('Temporal histories of sessions', () => {
     );
     expect(decoded).toContain(secret);
     expect(decoded).toContain(noteSecret);
+  });
+});
+
+describe('retiring a key version', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ss-payload-keys-'));
+  const keyFile = path.join(dir, 'encryption-keys.json');
+  let rt: Runtime;
+
+  beforeAll(async () => {
+    addKeyVersion(keyFile);
+    rt = await startRuntime({
+      'security.encryption.key_file': keyFile,
+      'security.encryption.keys': {},
+    });
+  });
+  afterAll(async () => {
+    await rt?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The CLI as an operator runs it against this test's servers and key file. */
+  const keys = (...args: string[]) =>
+    run(process.execPath, [BIN, 'keys', ...args], {
+      env: {
+        ...process.env,
+        SMARTSTEPS_STORAGE__CONNECTION__URI: rt.config.storage.connection.uri,
+        SMARTSTEPS_STORAGE__CONNECTION__DATABASE: rt.config.storage.connection.database,
+        SMARTSTEPS_TEMPORAL__ADDRESS: rt.config.temporal.address,
+        SMARTSTEPS_TEMPORAL__TASK_QUEUES__SESSIONS: rt.config.temporal.task_queues.sessions,
+        SMARTSTEPS_SECURITY__ENCRYPTION__KEY_FILE: keyFile,
+        SMARTSTEPS_SECURITY__ENCRYPTION__INDEX_KEY: rt.config.security.encryption.index_key,
+        SMARTSTEPS_SECURITY__ENCRYPTION__KEY_MANAGEMENT__MINIMUM_KEY_VERSIONS: '1',
+      },
+    }).then(
+      ({ stdout }) => ({ code: 0, out: stdout }),
+      (err: { code: number; stdout: string; stderr: string }) => ({
+        code: err.code,
+        out: err.stdout + err.stderr,
+      }),
+    );
+
+  it('is refused while a running session’s history was written under it, allowed once it has finished', async () => {
+    const created = await rt.http('POST', '/api/v1/sessions', {
+      client_id: await rt.clientId('rotating'),
+      persona_id: 'sam_taylor',
+    });
+    const id = created.body.session_id as string;
+    const events = await collectEvents(rt.bus, id);
+    expect((await rt.http('POST', `/api/v1/sessions/${id}/start`)).status).toBe(200);
+    await events.next((e) => e.event === 'message.created', 'the opening message');
+
+    const { id: next } = addKeyVersion(keyFile);
+    expect(next).toBe('k2');
+    // Nothing in MongoDB is left under k1: only Temporal still needs it.
+    expect((await keys('rotate')).code).toBe(0);
+    const refused = await keys('retire', '--id', 'k1');
+    expect(refused.code).toBe(2);
+    expect(refused.out).toMatch(/1 running session workflow\(s\) in Temporal started while 'k1'/);
+
+    expect((await rt.http('POST', `/api/v1/sessions/${id}/end`)).status).toBe(200);
+    await events.next((e) => e.event === 'session.ended', 'session.ended');
+    await events.stop();
+    // Visibility follows the workflow's close shortly after.
+    const client = rt.api.connections.temporal.client;
+    await waitFor('the session workflow to be listed as closed', async () => {
+      const { count } = await client.workflow.count(
+        `ExecutionStatus = "Running" AND TaskQueue = "${rt.config.temporal.task_queues.sessions}"`,
+      );
+      return count === 0;
+    });
+    const retired = await keys('retire', '--id', 'k1');
+    expect(retired).toMatchObject({ code: 0, out: expect.stringContaining('retired key k1') });
   });
 });

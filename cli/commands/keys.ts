@@ -2,8 +2,9 @@
  * `smart-steps keys generate|status|rotate|retire`: the encryption key versions of the key file.
  * A rotation is: `keys generate` (a new active version; running processes pick it up from the
  * file within seconds, and read every version still in it), then `keys rotate` (re-encrypts
- * older values in batches while the apps serve), then, once nothing uses an old version and
- * backups made under it have expired, `keys retire`. Key material is never printed.
+ * older values in batches while the apps serve), then, once nothing uses an old version — no
+ * stored value and no running session in Temporal — and backups made under it have expired,
+ * `keys retire`. Key material is never printed.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +19,7 @@ import {
   Keyring,
 } from '../../lib/crypto/keyring';
 import { keyUsage, rotateKeys } from '../../lib/crypto/rotation';
+import { runningWorkflowsUnder } from '../../lib/crypto/payload-keys';
 import { commandConfig, parseFlags, printTable, required, subcommand, withStore } from './support';
 
 export async function runKeys(args: string[]): Promise<void> {
@@ -142,6 +144,12 @@ async function retire(args: string[]): Promise<void> {
   if (inUse > 0) {
     throw new UsageError(
       `${inUse} value(s) are still encrypted under '${id}'; run \`smart-steps keys rotate\` first`,
+    );
+  }
+  const running = await runningWorkflowsUnder(config, kf, id);
+  if (running > 0) {
+    throw new UsageError(
+      `${running} running session workflow(s) in Temporal started while '${id}' was active; their histories hold payloads encrypted under it, which they need to replay. Retire it once they have finished (finished histories stay readable only while the key is kept, until the namespace's retention removes them)`,
     );
   }
   delete kf.keys[id];
