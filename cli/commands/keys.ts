@@ -115,7 +115,7 @@ async function rotate(args: string[]): Promise<void> {
     }),
   );
   process.stdout.write(
-    `done: ${result.rewritten} value(s) rewritten in ${result.scanned} document(s)` +
+    `done: ${result.rewritten} of ${result.scanned} document(s) re-encrypted` +
       (result.skipped
         ? `, ${result.skipped} changed meanwhile by the apps (already current)`
         : '') +
