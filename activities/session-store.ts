@@ -14,6 +14,7 @@ import {
   type SessionDoc,
 } from '../lib/store/collections';
 import { eventId, publishEvent } from '../lib/events';
+import { announceSessionChanged } from '../lib/cache/notices';
 import { addNoteToView, EMPTY_VIEW } from '../lib/store/session-view';
 import {
   announceMessage,
@@ -62,7 +63,9 @@ export function createSessionStoreActivities({ store, fields, bus }: SessionStor
         },
         { upsert: true },
       );
-      if (!event) return;
+      // A change no event announces (e.g. the status saved before the end-of-session analysis):
+      // API instances are told to drop their cached copy.
+      if (!event) return announceSessionChanged(bus.nc, session.session_id);
       const data: SessionEventData = {
         session_id: session.session_id,
         client_id: session.client_id,

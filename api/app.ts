@@ -19,6 +19,8 @@ import { SessionService } from './sessions/service';
 import { SeriesService } from './series/service';
 import { temporalEraser } from './clients/erasure';
 import { FieldCrypto } from '../lib/crypto/fields';
+import { SessionReadCache } from './sessions/read-cache';
+import type { OwnedDetails } from './sessions/service';
 import { ClientService } from './clients/service';
 import { AnalysisService } from './analysis/service';
 import { WebhookService } from './webhooks/service';
@@ -49,6 +51,8 @@ export interface App {
   sessions: SessionService;
   /** The audit log; its writer runs while the server does. */
   audit: AuditLog;
+  /** Session reads kept in memory (when `performance.cache.enabled`), following NATS. */
+  cache?: SessionReadCache<OwnedDetails>;
   /** Resolves once no request is in progress (or after the timeout). */
   drained(timeoutMs: number): Promise<void>;
 }
@@ -77,7 +81,11 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
   // Definition files plus the custom personas administrators add through the API.
   const catalog = new PersonaCatalog(personas, db);
   const fields = FieldCrypto.fromConfig(config);
-  const sessions = new SessionService(client, db, config, catalog, fields);
+  const cache = config.performance.cache.enabled
+    ? SessionReadCache.fromBus<OwnedDetails>(connections.bus, config.performance.cache, log)
+    : undefined;
+  cache?.start();
+  const sessions = new SessionService(client, db, config, catalog, fields, cache);
   const audit = new AuditLog(db, connections.bus, log);
   const clients = new ClientService(
     db,
@@ -143,6 +151,7 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
     routes,
     sessions,
     audit,
+    ...(cache ? { cache } : {}),
     drained: (timeoutMs) => requests.drained(timeoutMs),
   };
 }

@@ -95,6 +95,7 @@ export async function start(
     });
   } catch (err) {
     await ws.close();
+    await app.cache?.stop();
     await app.audit.stop();
     limits.stop();
     await auth.stop();
@@ -118,6 +119,7 @@ export async function start(
       );
       await closed;
       clearTimeout(grace);
+      await app.cache?.stop();
       // After the last request: every entry published so far is written before the bus closes.
       await app.audit.stop();
       limits.stop();

@@ -538,6 +538,31 @@ export const configSchema = z.object({
     .prefault({}),
   performance: z
     .object({
+      cache: z
+        .object({
+          enabled: z
+            .boolean()
+            .default(true)
+            .describe(
+              "Keep hot session reads in the API's memory, dropped by NATS events and notices so API instances stay coherent.",
+            ),
+          memory_cache_size_mb: z.coerce
+            .number()
+            .min(1)
+            .max(65_536)
+            .default(64)
+            .describe('Most memory the read cache of one API process takes (estimated).'),
+          ttl_seconds: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(86_400)
+            .default(300)
+            .describe(
+              'Longest an entry is served without being re-read: the bound on staleness should a change notice be lost.',
+            ),
+        })
+        .prefault({}),
       workers: z
         .object({
           max_cached_workflows: z.coerce

@@ -65,6 +65,8 @@ export async function eraseClientData(
   db: Db,
   eraser: Eraser,
   clientId: string,
+  /** Told of each erased session, so caches of it go (see lib/cache/notices.ts). */
+  erased: (sessionId: string) => void = () => undefined,
 ): Promise<{ sessions: number; series: number }> {
   const sessions = await db
     .collection<SessionDoc>(COLLECTIONS.sessions)
@@ -91,6 +93,7 @@ export async function eraseClientData(
     await db.collection(COLLECTIONS.messages).deleteMany(bySession);
     await db.collection(COLLECTIONS.notes).deleteMany(bySession);
     await db.collection<SessionDoc>(COLLECTIONS.sessions).deleteMany({ _id: { $in: sessionIds } });
+    for (const id of sessionIds) erased(id);
   }
   // Queued and kept webhook deliveries carry the client's messages, notes and analyses.
   const tasks = {

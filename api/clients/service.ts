@@ -19,6 +19,7 @@ import {
 import type { Client, CreateClientRequest, UpdateClientRequest } from '../../lib/schemas/client';
 import { exportClient, type ClientExport } from './export';
 import { eraseClientData, type Eraser } from './erasure';
+import { announceSessionChanged } from '../../lib/cache/notices';
 
 export interface ClientDetails extends Client {
   session_count: { total: number; completed: number; scheduled: number };
@@ -209,7 +210,9 @@ export class ClientService {
     const found = await this.clients.findOne({ _id: clientId, ...visibleTo(actor) });
     if (!found) throw new NotFoundError(`Client ${clientId} not found`);
     const client = this.fields.openClient(found);
-    const erased = await eraseClientData(this.db, this.eraser, clientId);
+    const erased = await eraseClientData(this.db, this.eraser, clientId, (sessionId) =>
+      announceSessionChanged(this.bus.nc, sessionId),
+    );
     await this.clients.deleteOne({ _id: clientId });
     if (client.email) await this.releaseEmail(client.owner_id, client.email, clientId);
     return erased;

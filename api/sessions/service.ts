@@ -13,6 +13,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from 'mongodb';
 import { FieldCrypto } from '../../lib/crypto/fields';
+import type { SessionReadCache } from './read-cache';
 import type { Config } from '../../lib/config';
 import {
   ConflictError,
@@ -66,6 +67,13 @@ export interface SessionDetails extends Session {
   facilitator_notes: Note[];
 }
 
+/** Details as cached: with the owner, checked on every read. */
+export type OwnedDetails = SessionDetails & { owner_id?: string };
+
+/** The store-side `visibleTo` filter, applied to a document already read. */
+const mayView = (actor: Actor, ownerId: string | undefined) =>
+  !actor.restrict_to || actor.restrict_to === ownerId;
+
 /** A scheduled time this far in the past still counts as "now" (clock skew between machines). */
 const SCHEDULE_SKEW_MS = 60_000;
 
@@ -113,6 +121,7 @@ export class SessionService {
     private readonly config: Config,
     private readonly personas: PersonaCatalog,
     private readonly fields: FieldCrypto = FieldCrypto.fromConfig(config),
+    private readonly cache?: SessionReadCache<OwnedDetails>,
   ) {}
 
   private get sessions() {
@@ -243,11 +252,24 @@ export class SessionService {
    * view are completed from the collections.
    */
   async get(sessionId: string, actor: Actor): Promise<SessionDetails> {
-    const doc = await this.sessions.findOne<Session & SessionViewFields>(
-      { _id: sessionId, ...visibleTo(actor) },
-      { projection: INTERNAL },
+    const found = this.cache
+      ? await this.cache.detailsOf(sessionId, () => this.readDetails(sessionId))
+      : await this.readDetails(sessionId);
+    if (!found || !mayView(actor, found.owner_id)) {
+      throw new NotFoundError(`Session ${sessionId} not found`);
+    }
+    const { owner_id: _owner, ...details } = found;
+    return details;
+  }
+
+  /** The details of any session, with its owner (for the caller to check), from the store. */
+  private async readDetails(sessionId: string): Promise<OwnedDetails | null> {
+    const doc = await this.sessions.findOne<Session & SessionViewFields & { owner_id?: string }>(
+      { _id: sessionId },
+      // INTERNAL less owner_id, which the caller checks.
+      { projection: { _id: 0, updated_at: 0, analysis: 0 } },
     );
-    if (!doc) throw new NotFoundError(`Session ${sessionId} not found`);
+    if (!doc) return null;
     const { view_messages, view_messages_overflow, view_notes, view_notes_overflow, ...session } =
       doc;
     const view = fromView(this.fields, sessionId, {
@@ -280,37 +302,74 @@ export class SessionService {
     };
   }
 
+  /**
+   * Whether the actor may act on the session (its owner never changes, so the answer is cached
+   * until the session is erased); a session they may not see is not found, as if absent.
+   */
+  private async assertVisible(sessionId: string, actor: Actor): Promise<void> {
+    const load = async () => {
+      const doc = await this.sessions.findOne(
+        { _id: sessionId },
+        { projection: { _id: 0, owner_id: 1, client_id: 1 } },
+      );
+      return (
+        doc && { client_id: doc.client_id, ...(doc.owner_id ? { owner_id: doc.owner_id } : {}) }
+      );
+    };
+    const owner = this.cache ? await this.cache.ownerOf(sessionId, load) : await load();
+    if (!owner || !mayView(actor, owner.owner_id)) {
+      throw new NotFoundError(`Session ${sessionId} not found`);
+    }
+  }
+
+  /** After this instance changed a session: its next read here must see the change. */
+  private changed(sessionId: string): void {
+    this.cache?.forget(sessionId);
+  }
+
   async start(sessionId: string, actor: Actor): Promise<Session> {
-    await this.findSession(sessionId, actor);
-    return this.call(
-      sessionId,
-      () => this.handle(sessionId).executeUpdate(startSessionUpdate),
-      'start',
-    );
+    await this.assertVisible(sessionId, actor);
+    try {
+      return await this.call(
+        sessionId,
+        () => this.handle(sessionId).executeUpdate(startSessionUpdate),
+        'start',
+      );
+    } finally {
+      this.changed(sessionId);
+    }
   }
 
   async end(sessionId: string, actor: Actor): Promise<Session> {
-    await this.findSession(sessionId, actor);
-    return this.call(
-      sessionId,
-      () => this.handle(sessionId).executeUpdate(endSessionUpdate),
-      'end',
-    );
+    await this.assertVisible(sessionId, actor);
+    try {
+      return await this.call(
+        sessionId,
+        () => this.handle(sessionId).executeUpdate(endSessionUpdate),
+        'end',
+      );
+    } finally {
+      this.changed(sessionId);
+    }
   }
 
   async cancel(sessionId: string, actor: Actor): Promise<Session> {
-    await this.findSession(sessionId, actor);
-    return this.call(
-      sessionId,
-      () => this.handle(sessionId).executeUpdate(cancelSessionUpdate),
-      'cancel',
-    );
+    await this.assertVisible(sessionId, actor);
+    try {
+      return await this.call(
+        sessionId,
+        () => this.handle(sessionId).executeUpdate(cancelSessionUpdate),
+        'cancel',
+      );
+    } finally {
+      this.changed(sessionId);
+    }
   }
 
   async sendMessage(sessionId: string, req: SendMessageRequest, actor: Actor): Promise<Message> {
-    await this.findSession(sessionId, actor);
+    await this.assertVisible(sessionId, actor);
     const messageId = newId('message');
-    return this.call(
+    return this.callChanging(
       sessionId,
       () =>
         this.handle(sessionId).executeUpdate(sendMessageUpdate, {
@@ -332,9 +391,9 @@ export class SessionService {
   }
 
   async addNote(sessionId: string, req: AddNoteRequest, actor: Actor): Promise<Note> {
-    await this.findSession(sessionId, actor);
+    await this.assertVisible(sessionId, actor);
     const noteId = newId('note');
-    return this.call(
+    return this.callChanging(
       sessionId,
       () =>
         this.handle(sessionId).executeUpdate(addNoteUpdate, {
@@ -375,6 +434,19 @@ export class SessionService {
 
   private handle(sessionId: string) {
     return this.temporal.workflow.getHandle(workflowIdFor(sessionId));
+  }
+
+  /** A command that changes the session: afterwards this instance reads it afresh. */
+  private async callChanging<T>(
+    sessionId: string,
+    fn: () => Promise<T>,
+    action?: SessionAction,
+  ): Promise<T> {
+    try {
+      return await this.call(sessionId, fn, action);
+    } finally {
+      this.changed(sessionId);
+    }
   }
 
   /** Maps Temporal's answers to the API's errors. */
