@@ -76,7 +76,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Encryption keys: add a version, show usage, re-encrypt, retire',
     usage: [
       'smart-steps keys generate',
-      'smart-steps keys status',
+      'smart-steps keys status [--json]',
       'smart-steps keys rotate [--batch-size 200]',
       'smart-steps keys retire --id KEY_ID',
     ].join('\n       '),

@@ -256,6 +256,14 @@ describe('encryption at rest', () => {
     const status = await cli(['keys', 'status']);
     expect(status.code).toBe(0);
     expect(status.out).toMatch(new RegExp(`${newKey}\\s+active`));
+    const json = await cli(['keys', 'status', '--json']);
+    expect(JSON.parse(json.out)).toMatchObject({
+      keys: expect.arrayContaining([
+        expect.objectContaining({ id: newKey, active: true, values: expect.any(Number) }),
+        expect.objectContaining({ id: 'k1', active: false, values: 0 }),
+      ]),
+      plain_values: 0,
+    });
     const retired = await cli(['keys', 'retire', '--id', 'k1']);
     expect(retired.out).toContain('retired key k1');
     expect(retired.code).toBe(0);

@@ -57,7 +57,7 @@ function generate(args: string[]): void {
 }
 
 async function status(args: string[]): Promise<void> {
-  parseFlags(args, {});
+  const flags = parseFlags(args, { json: { type: 'boolean' } });
   const config = commandConfig(args);
   const fields = FieldCrypto.fromConfig(config);
   const ring = fields.keyring;
@@ -83,6 +83,20 @@ async function status(args: string[]): Promise<void> {
       String(totals[id] ?? 0),
     ];
   });
+  if (flags.json) {
+    const keys = ring.versions.map((id, i) => ({
+      id,
+      active: id === ring.activeId,
+      created_at: ring.createdAtOf(id) ?? null,
+      rotation_due: rows[i]![3]!.includes('due'),
+      values: totals[id] ?? 0,
+    }));
+    process.stdout.write(
+      JSON.stringify({ keys, plain_values: totals.plain ?? 0, by_collection: usage }, null, 2) +
+        '\n',
+    );
+    return;
+  }
   printTable(['KEY', 'STATE', 'CREATED', 'AGE (DAYS)', 'VALUES'], rows, 'no keys');
   if (totals.plain) {
     process.stdout.write(
