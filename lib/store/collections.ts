@@ -108,6 +108,8 @@ export const COLLECTIONS = {
   personaHeads: 'persona_heads',
   /** Who did what to which resource, and when (AuditEntry). */
   audit: 'audit_log',
+  /** Which schema migrations have been applied (lib/store/migrations), one document each. */
+  schemaMigrations: 'schema_migrations',
 } as const;
 
 /**
