@@ -38,8 +38,15 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   db: {
-    summary: 'Create the database indexes (idempotent)',
-    usage: 'smart-steps db init [--config PATH]',
+    summary: 'Database: create collections and indexes, migrate, back up, restore',
+    usage: [
+      'smart-steps db init',
+      'smart-steps db status [--json]',
+      'smart-steps db migrate [--dry-run] [--json]',
+      'smart-steps db backup --output FILE.zip [--force]',
+      'smart-steps db restore --input FILE.zip [--force]',
+      '(init is idempotent and records the schema version; restore replaces a database holding data only with --force)',
+    ].join('\n       '),
     run: async (args) => {
       const { runDb } = require('./commands/db') as typeof import('./commands/db');
       await runDb(args);
