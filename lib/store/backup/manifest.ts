@@ -30,6 +30,10 @@ export class BackupError extends Error {}
 /** Collection names are kept to what the product uses, so a crafted file cannot aim elsewhere. */
 const COLLECTION_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}$/;
 
+export function isBackupableName(name: string): boolean {
+  return COLLECTION_NAME.test(name) && !name.startsWith('system.');
+}
+
 const indexSpec = z
   .object({
     name: z.string().min(1),

@@ -10,6 +10,7 @@
  * written, in a manifest written last, to a temporary name renamed into place only when complete.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { link, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Db, Document } from 'mongodb';
@@ -17,12 +18,14 @@ import { ZipWriter } from '../zip';
 import { appCollections } from '../inventory';
 import { isSealed, sealedKeyId } from '../../crypto/sealed';
 import {
+  BackupError,
   BACKUP_FORMAT,
   BACKUP_FORMAT_VERSION,
   CONSISTENCY_NOTE,
   MANIFEST_FILE,
   RAW_READ,
   collectionFile,
+  isBackupableName,
   serialiseDocument,
   type CollectionEntry,
   type IndexSpec,
@@ -55,7 +58,15 @@ export async function writeBackup(db: Db, opts: BackupOptions): Promise<Manifest
   const keyIds = new Set<string>();
   try {
     const collections: CollectionEntry[] = [];
-    for (const name of await appCollections(db)) {
+    const names = await appCollections(db);
+    // Refused now rather than by the restore that would need the backup.
+    const odd = names.filter((n) => !isBackupableName(n));
+    if (odd.length) {
+      throw new BackupError(
+        `collection name(s) this backup format cannot hold: ${odd.map((n) => JSON.stringify(n)).join(', ')}`,
+      );
+    }
+    for (const name of names) {
       collections.push(await writeCollection(db, zip, name, keyIds, opts));
     }
     const manifest: Manifest = {
@@ -72,19 +83,30 @@ export async function writeBackup(db: Db, opts: BackupOptions): Promise<Manifest
     };
     await zip.add(MANIFEST_FILE, [JSON.stringify(manifest, null, 2) + '\n']);
     await zip.close();
-    if (opts.overwrite) {
-      await rename(partial, opts.output);
-    } else {
-      // link() refuses an existing target, where rename() would silently replace it.
-      await link(partial, opts.output);
-      await rm(partial);
-    }
+    await moveIntoPlace(partial, opts.output, opts.overwrite === true);
     return manifest;
   } catch (err) {
     await zip.abandon();
     await rm(partial, { force: true });
     throw err;
   }
+}
+
+async function moveIntoPlace(partial: string, output: string, overwrite: boolean): Promise<void> {
+  if (overwrite) return rename(partial, output);
+  try {
+    // link() refuses an existing target, where rename() would silently replace it.
+    await link(partial, output);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new BackupError(`${output} appeared while the backup was written`);
+    // Filesystems without hard links: the check before the backup started has to do.
+    if (!['EPERM', 'ENOTSUP', 'ENOSYS', 'EOPNOTSUPP'].includes(code ?? '')) throw err;
+    if (existsSync(output))
+      throw new BackupError(`${output} appeared while the backup was written`);
+    return rename(partial, output);
+  }
+  await rm(partial);
 }
 
 async function writeCollection(
