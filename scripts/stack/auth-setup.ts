@@ -1,6 +1,6 @@
 /**
- * What `npm start` does before the apps start so that a fresh checkout can log in: the indexes
- * (`db init`), a JWT secret kept in `<data_dir>/secrets/jwt-secret`, and — on an empty database
+ * What `npm start` does before the apps start so that a fresh checkout can log in: collections,
+ * indexes and the schema version (`db init`), a JWT secret kept in `<data_dir>/secrets/jwt-secret`, and — on an empty database
  * — a first admin user whose random password is written beside it; and the encryption key file
  * (`<data_dir>/secrets/encryption-keys.json`) every process finds by itself. Secrets go to files readable
  * only by the owner and never to the terminal.
@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Config } from '../../lib/config';
 import { connectStore } from '../../lib/mongo';
 import { waitForDependency } from '../../lib/retry';
-import { ensureIndexes } from '../../lib/store/collections';
+import { initSchema } from '../../lib/store/schema';
 import { UserStore } from '../../lib/auth/users';
 import { addKeyVersion, defaultKeyFile } from '../../lib/crypto/keyring';
 
@@ -57,8 +57,13 @@ export async function prepareAuth(
     60_000,
   );
   try {
-    const createdIndexes = await ensureIndexes(store.db);
+    const { indexes: createdIndexes, status } = await initSchema(store.db);
     if (createdIndexes.length > 0) say(`database: created ${createdIndexes.length} indexes`);
+    if (status.pending.length > 0) {
+      say(
+        `database: schema version ${status.version} of ${status.latest}; run \`smart-steps db migrate\``,
+      );
+    }
     const users = new UserStore(store.db);
     if ((await users.count()) > 0) return { env, createdIndexes };
 
