@@ -5,33 +5,16 @@
  * can be scripted — as a client message, printing the persona's replies. `/end`, the end of input
  * (Ctrl-D) or Ctrl-C ends the session and prints the summary once the analysis has stored it.
  */
-import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
-import { readApiKeyFromEnv, readPasswordFromEnv, type Config } from '../../lib/config';
 import { UsageError } from '../index';
-import { commandConfig, parseFlags, promptHidden, required } from './support';
+import { Api, ApiError, apiBase, signIn, wsUrl } from '../remote/api';
+import { SessionSocket, type Message } from '../remote/session-socket';
+import { commandConfig, parseFlags, required } from './support';
 
 const CLIENT_FIRST_NAME = 'Persona';
 const CLIENT_LAST_NAME = 'Test';
 /** How long a reply, the opening line or the end-of-session analysis may take. */
 const REPLY_TIMEOUT_MS = 120_000;
-const REQUEST_TIMEOUT_MS = 30_000;
-
-interface Message {
-  id: string;
-  sender_type: 'client' | 'persona' | 'facilitator';
-  content: string;
-}
-
-interface Frame {
-  type: string;
-  id: string;
-  data: Record<string, unknown>;
-}
 
 interface SessionView {
   status: string;
@@ -57,16 +40,8 @@ export async function runTestPersona(args: string[]): Promise<void> {
     throw new UsageError('--duration must be a whole number of minutes between 1 and 480');
   }
 
-  // Flags before the environment; an API key before a password.
-  const apiKey =
-    flags['api-key'] ?? (flags.password === undefined ? readApiKeyFromEnv() : undefined);
   const api = new Api(base);
-  if (apiKey !== undefined) {
-    api.useApiKey(apiKey);
-  } else {
-    const username = flags.username ?? 'admin';
-    await api.login(username, await loginPassword(flags.password, username, config));
-  }
+  await signIn(api, flags, config);
 
   const persona = await findPersona(api, personaId);
   const clientId = await personaTestClient(api);
@@ -80,166 +55,14 @@ export async function runTestPersona(args: string[]): Promise<void> {
   info(`session ${sessionId} with ${persona.name}; type a message, /end to finish`);
 
   const chat = new Chat(persona.name, sessionId, !!process.stdout.isTTY);
-  await chat.connect(`${base.replace(/^http/, 'ws')}/ws`, api.bearer);
+  await chat.connect(wsUrl(base), await api.freshBearer());
   try {
     // Joined before the start, so the opening line arrives live like every later message.
-    await chat.request('join_session', { session_id: sessionId });
+    await chat.join();
     await api.request('POST', `/api/v1/sessions/${sessionId}/start`);
     await converse(api, chat);
   } finally {
     await chat.close();
-  }
-}
-
-/** `--url`, else the configured server address (a wildcard listen address means this machine). */
-function apiBase(flag: string | undefined, config: Config): string {
-  let raw = flag;
-  if (raw === undefined) {
-    const host = ['0.0.0.0', '::', ''].includes(config.server.host)
-      ? '127.0.0.1'
-      : config.server.host;
-    raw = `http://${host.includes(':') ? `[${host}]` : host}:${config.server.port}`;
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`--url must be an http(s) URL, got '${raw}'`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`--url must be an http(s) URL, got '${raw}'`);
-  }
-  return url.origin + url.pathname.replace(/\/+$/, '');
-}
-
-/**
- * `--password`, else SMARTSTEPS_PASSWORD, else (for `admin`) the password `npm start` wrote to
- * `<data_dir>/secrets/admin-password`, else a prompt without echo at a terminal.
- */
-async function loginPassword(
-  flag: string | undefined,
-  username: string,
-  config: Config,
-): Promise<string> {
-  if (flag !== undefined) return flag;
-  const fromEnv = readPasswordFromEnv();
-  if (fromEnv !== undefined) return fromEnv;
-  if (username === 'admin') {
-    const file = devStackPasswordFile(config);
-    if (file) return readFileSync(file, 'utf8').trim();
-  }
-  if (!process.stdin.isTTY) {
-    throw new UsageError(
-      'no password given: use --password, set SMARTSTEPS_PASSWORD, use --api-key, or run in a terminal to be asked',
-    );
-  }
-  return promptHidden(`Password for ${username}: `);
-}
-
-/** The dev stack's admin password file: under the working directory or this checkout. */
-function devStackPasswordFile(config: Config): string | undefined {
-  const roots = [process.cwd()];
-  for (let dir = __dirname; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) {
-      roots.push(dir);
-      break;
-    }
-  }
-  return roots
-    .map((root) => path.resolve(root, config.dev_stack.data_dir, 'secrets', 'admin-password'))
-    .find((file) => existsSync(file));
-}
-
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** REST calls with the caller's credentials; an expired access token is refreshed once. */
-class Api {
-  private token = '';
-  private refreshToken: string | undefined;
-
-  constructor(readonly base: string) {}
-
-  get bearer(): string {
-    return this.token;
-  }
-
-  useApiKey(key: string): void {
-    this.token = key;
-  }
-
-  async login(username: string, password: string): Promise<void> {
-    try {
-      const tokens = await this.request<{ token: string; refresh_token: string }>(
-        'POST',
-        '/api/v1/auth/login',
-        { username, password },
-        false,
-      );
-      this.token = tokens.token;
-      this.refreshToken = tokens.refresh_token;
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        throw new Error(`login as '${username}' at ${this.base} failed: ${err.message}`);
-      }
-      throw err;
-    }
-  }
-
-  async request<T = unknown>(
-    method: string,
-    route: string,
-    body?: unknown,
-    retry = true,
-  ): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}${route}`, {
-        method,
-        headers: {
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          ...(this.token ? { Authorization: `Bearer ${this.token}` } : {}),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (err) {
-      const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new Error(
-        `cannot reach the Smart Steps API at ${this.base} (${why}); is the stack running? (npm start)`,
-      );
-    }
-    if (res.status === 401 && retry && this.refreshToken) {
-      const tokens = await this.request<{ token: string; refresh_token: string }>(
-        'POST',
-        '/api/v1/auth/refresh',
-        { refresh_token: this.refreshToken },
-        false,
-      );
-      this.token = tokens.token;
-      this.refreshToken = tokens.refresh_token;
-      return this.request<T>(method, route, body, false);
-    }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (!res.ok) {
-      const envelope = parsed as { error?: { message?: string } } | undefined;
-      const message = envelope?.error?.message ?? (text.slice(0, 200) || res.statusText);
-      throw new ApiError(res.status, `${method} ${route}: ${res.status} ${message}`);
-    }
-    return parsed as T;
   }
 }
 
@@ -281,145 +104,22 @@ function info(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** The conversation as the socket shows it: the transcript in order, typing, the ending. */
-class Chat {
-  readonly transcript: Message[] = [];
-  ended: 'completed' | 'cancelled' | undefined;
-  private ws: WebSocket | undefined;
-  private lost: Error | undefined;
+/** The session's socket, printing the conversation as it goes. */
+class Chat extends SessionSocket {
   private typing = false;
-  private readonly replies = new Map<string, Frame>();
-  private readonly changes = new EventEmitter();
 
   constructor(
     private readonly personaName: string,
-    readonly sessionId: string,
+    sessionId: string,
     private readonly tty: boolean,
   ) {
-    this.changes.setMaxListeners(0);
-  }
-
-  async connect(url: string, token: string): Promise<void> {
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
-    this.ws = ws;
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      try {
-        this.onFrame(JSON.parse((data as Buffer).toString('utf8')) as Frame);
-      } catch {
-        // not a frame of the protocol: ignored
-      }
+    super(sessionId, {
+      onMessage: (message) => this.show(message),
+      onTyping: (sender, on) => {
+        if (sender === 'persona') this.showTyping(on);
+      },
+      onServerError: (message) => info(`error from the server: ${message}`),
     });
-    ws.on('close', (code, reason) => {
-      if (!this.lost) {
-        this.lost = new Error(
-          `the WebSocket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`,
-        );
-      }
-      this.changed();
-    });
-    ws.on('error', (err) => {
-      this.lost ??= new Error(`WebSocket ${url}: ${err.message}`);
-      this.changed();
-    });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-      ws.once('close', () => reject(this.lost ?? new Error('the WebSocket closed')));
-    });
-  }
-
-  /** Sends a frame and waits for its ack; an error frame rejects. */
-  async request(type: string, data: Record<string, unknown>): Promise<Frame> {
-    const id = `cli_${randomBytes(6).toString('hex')}`;
-    this.ws!.send(JSON.stringify({ type, id, data }));
-    const reply = await this.until(() => this.replies.get(id), `the answer to ${type}`);
-    this.replies.delete(id);
-    if (reply.type === 'error') {
-      const error = reply.data as { code?: string; message?: string };
-      throw new Error(`${type}: ${error.code ?? 'error'}: ${error.message ?? ''}`);
-    }
-    return reply;
-  }
-
-  /**
-   * Resolves once `check` gives a value; rejects after the timeout (when one is given) or when the
-   * socket is lost before the session ended.
-   */
-  until<T>(check: () => T | undefined, what: string, timeoutMs?: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const probe = () => {
-        let value: T | undefined;
-        try {
-          value = check();
-        } catch (err) {
-          done();
-          reject(err instanceof Error ? err : new Error(String(err)));
-          return;
-        }
-        if (value !== undefined) {
-          done();
-          resolve(value);
-        } else if (this.lost && !this.ended) {
-          done();
-          reject(new Error(`${this.lost.message} while waiting for ${what}`));
-        }
-      };
-      const timer =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              done();
-              reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`));
-            }, timeoutMs);
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        this.changes.off('change', probe);
-      };
-      this.changes.on('change', probe);
-      probe();
-    });
-  }
-
-  changed(): void {
-    this.changes.emit('change');
-  }
-
-  async close(): Promise<void> {
-    const ws = this.ws;
-    if (!ws || ws.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => ws.terminate(), 2_000);
-      force.unref();
-      ws.once('close', () => {
-        clearTimeout(force);
-        resolve();
-      });
-      ws.close(1000);
-    });
-  }
-
-  private onFrame(frame: Frame): void {
-    const data = frame.data ?? {};
-    if (frame.type === 'ack' || frame.type === 'error') {
-      const requestId = data.request_id;
-      if (typeof requestId === 'string') this.replies.set(requestId, frame);
-      else if (frame.type === 'error') info(`error from the server: ${String(data.message)}`);
-    } else if (data.session_id !== this.sessionId) {
-      return;
-    } else if (frame.type === 'new_message') {
-      const message = data.message as Message;
-      if (!this.transcript.some((m) => m.id === message.id)) {
-        this.transcript.push(message);
-        this.show(message);
-      }
-    } else if (frame.type === 'typing_indicator') {
-      if (data.sender_type === 'persona') this.showTyping(data.is_typing === true);
-    } else if (frame.type === 'session_update') {
-      if (data.event === 'session.ended') this.ended = 'completed';
-      if (data.event === 'session.cancelled') this.ended = 'cancelled';
-    }
-    this.changed();
   }
 
   private show(message: Message): void {
@@ -508,21 +208,10 @@ async function converse(api: Api, chat: Chat): Promise<void> {
         info('type a message and press Enter; /end ends the session and shows its summary');
         continue;
       }
-      const ack = await chat.request('send_message', {
-        session_id: chat.sessionId,
-        content: line,
-        sender_type: 'client',
-      });
-      const sent = (ack.data.message as Message).id;
+      const sent = (await chat.send(line)).id;
       try {
         await chat.until(
-          () => {
-            if (chat.ended || interrupted) return true;
-            const at = chat.transcript.findIndex((m) => m.id === sent);
-            return at >= 0 && chat.transcript.slice(at + 1).some((m) => m.sender_type === 'persona')
-              ? true
-              : undefined;
-          },
+          () => (chat.ended || interrupted || chat.personaSpokeAfter(sent) ? true : undefined),
           'the reply',
           REPLY_TIMEOUT_MS,
         );
