@@ -11,8 +11,12 @@ import { UsageError } from '../index';
 import { promptHidden } from '../commands/support';
 
 const REQUEST_TIMEOUT_MS = 30_000;
-/** A token this close to expiry is refreshed before a WebSocket is opened with it. */
-const REFRESH_MARGIN_MS = 60_000;
+/**
+ * A token this close to expiry is refreshed before a WebSocket is opened with it: the server
+ * closes a socket whose token has expired, so a socket should outlive the session it follows
+ * (or half the token's lifetime, when tokens are shorter-lived than that).
+ */
+const REFRESH_MARGIN_MS = 5 * 60_000;
 /** Waits longer than this are not waited out: the operator should raise the limit instead. */
 const MAX_RATE_LIMIT_WAIT_MS = 5 * 60_000;
 const MAX_RATE_LIMIT_RETRIES = 20;
@@ -137,6 +141,7 @@ export class Api {
   private token = '';
   private refreshToken: string | undefined;
   private expiresAt = Infinity;
+  private refreshMarginMs = REFRESH_MARGIN_MS;
   /** The refresh under way: a refresh token works once, so concurrent callers share one. */
   private refreshing: Promise<void> | undefined;
   rateLimitWaits = 0;
@@ -180,7 +185,7 @@ export class Api {
    * (a WebSocket is signed in once, at its upgrade).
    */
   async freshBearer(): Promise<string> {
-    if (this.refreshToken && this.expiresAt - Date.now() < REFRESH_MARGIN_MS) {
+    if (this.refreshToken && this.expiresAt - Date.now() < this.refreshMarginMs) {
       await this.refresh(this.token);
     }
     return this.token;
@@ -270,6 +275,7 @@ export class Api {
     this.refreshToken = tokens.refresh_token;
     const expires = tokens.expires_at ? Date.parse(tokens.expires_at) : NaN;
     this.expiresAt = Number.isFinite(expires) ? expires : Infinity;
+    this.refreshMarginMs = Math.min(REFRESH_MARGIN_MS, (this.expiresAt - Date.now()) / 2);
   }
 
   /** Waits as long as Retry-After asks (a rate limit's window ends then), within reason. */
