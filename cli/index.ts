@@ -105,6 +105,20 @@ const COMMANDS: Record<string, Command> = {
       await runTestPersona(args);
     },
   },
+  'generate-test-data': {
+    summary: 'Fill the running stack with realistic clients and completed sessions',
+    usage: [
+      'smart-steps generate-test-data [--clients 50] [--sessions 200] [--turns 4-8] [--concurrency 4] [--seed S]',
+      '       [--personas ID,ID] [--reply-timeout SECONDS] [--json] [--url URL] [--username U] [--password P | --api-key KEY]',
+      '(credentials as for test-persona; progress on stderr, the summary on stdout; exit 1 when anything failed, 130 when interrupted;',
+      ' Ctrl-C lets sessions in flight end, a second Ctrl-C cancels them)',
+    ].join('\n       '),
+    run: async (args) => {
+      const { runGenerateTestData } =
+        require('./commands/generate-test-data') as typeof import('./commands/generate-test-data');
+      await runGenerateTestData(args);
+    },
+  },
   provision: {
     summary: 'Build or locate the Temporal, NATS and FerretDB binaries for the dev stack',
     usage: 'smart-steps provision [--config PATH]',
