@@ -273,7 +273,7 @@ function text(s: Summary): string {
   }
   if (s.rate_limit_waits) {
     lines.push(
-      `  waited ${s.rate_limit_waits} time${s.rate_limit_waits === 1 ? '' : 's'} (${formatDuration(s.rate_limit_wait_seconds * 1000)}) for rate limits`,
+      `  held back by rate limits for ${formatDuration(s.rate_limit_wait_seconds * 1000)} (${s.rate_limit_waits} request${s.rate_limit_waits === 1 ? '' : 's'} sent again after a 429)`,
     );
   }
   for (const f of s.failures.slice(0, 10)) {

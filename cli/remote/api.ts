@@ -144,8 +144,11 @@ export class Api {
   private refreshMarginMs = REFRESH_MARGIN_MS;
   /** The refresh under way: a refresh token works once, so concurrent callers share one. */
   private refreshing: Promise<void> | undefined;
+  /** Requests that met a 429 and were sent again. */
   rateLimitWaits = 0;
+  /** Wall-clock time during which some request was waiting out a limit (overlaps count once). */
   rateLimitWaitMs = 0;
+  private waitingUntil = 0;
 
   constructor(
     readonly base: string,
@@ -296,7 +299,9 @@ export class Api {
       );
     }
     this.rateLimitWaits++;
-    this.rateLimitWaitMs += waitMs;
+    const now = Date.now();
+    this.rateLimitWaitMs += Math.max(0, now + waitMs - Math.max(now, this.waitingUntil));
+    this.waitingUntil = Math.max(this.waitingUntil, now + waitMs);
     this.options.onRateLimited?.({ route: `${method} ${route}`, waitMs, scope: details?.scope });
     await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
