@@ -4,9 +4,10 @@
  * network-bound work (an LLM, the local engine) scales on its own.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Histogram } from 'prom-client';
 import type { FieldCrypto } from '../lib/crypto/fields';
 import type { Store } from '../lib/mongo';
-import { COLLECTIONS, type SessionDoc } from '../lib/store/collections';
+import { COLLECTIONS, type MessageDoc, type SessionDoc } from '../lib/store/collections';
 import type { Bus } from '../lib/bus';
 import { eventId, publishDelta, publishEvent, publishTyping } from '../lib/events';
 import type { Insight, Message } from '../lib/schemas/session';
@@ -41,6 +42,8 @@ export interface PersonaActivityDeps {
   engine: PersonaEngine;
   /** Crisis lines and emergency wording for the reply to a message the risk screen flagged. */
   safety: CrisisSettings;
+  /** Observes how long the client waited for each reply (`smartsteps_message_turnaround_seconds`). */
+  turnaround?: Histogram<'engine'>;
 }
 
 /** What the engine needs, with the persona named by id (the activity looks it up). */
@@ -72,6 +75,7 @@ export function createPersonaActivities({
   personas,
   engine,
   safety,
+  turnaround,
 }: PersonaActivityDeps) {
   const persona = async (id: string, version?: number): Promise<Persona> => {
     const found = await personas.get(id, version);
@@ -207,6 +211,7 @@ export function createPersonaActivities({
           seq,
         });
         await announceMessage(bus, session, stored);
+        if (turnaround) observeTurnaround(store, turnaround, in_reply_to, reply.metadata?.engine);
         return stored;
       } finally {
         typing(session, false);
@@ -249,3 +254,32 @@ export function createPersonaActivities({
 }
 
 export type PersonaActivities = ReturnType<typeof createPersonaActivities>;
+
+/**
+ * Client message accepted (its stored time, the workflow's clock) → reply stored and announced.
+ * The answered messages' times are read after the reply is out, so nobody waits for the metric;
+ * a batch of messages answered at once counts from the earliest.
+ */
+function observeTurnaround(
+  store: Store,
+  histogram: Histogram<'engine'>,
+  repliedTo: string[],
+  engine: unknown,
+): void {
+  if (repliedTo.length === 0) return;
+  const storedAt = Date.now();
+  void store.db
+    .collection<MessageDoc>(COLLECTIONS.messages)
+    .find({ _id: { $in: repliedTo } }, { projection: { timestamp: 1 } })
+    .toArray()
+    .then((answered) => {
+      const first = Math.min(...answered.map((m) => Date.parse(m.timestamp)));
+      if (!Number.isFinite(first)) return;
+      histogram.observe(
+        { engine: typeof engine === 'string' ? engine : 'unknown' },
+        Math.max(0, storedAt - first) / 1000,
+      );
+    })
+    // A metric is not worth failing or logging a turn over; the store may be closing.
+    .catch(() => undefined);
+}

@@ -12,7 +12,9 @@ import { idempotency } from './middleware/idempotency';
 import { errorEnvelope } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { corsPolicies } from './middleware/cors';
-import { loggablePath } from './routes/codec';
+import { observeRequests } from './middleware/observe';
+import { routeLabeller } from './routing/route-label';
+import type { ApiMetrics } from './metrics';
 import type { PersonaRegistry } from '../personas/registry';
 import { PersonaCatalog } from '../personas/catalog';
 import { SessionService } from './sessions/service';
@@ -41,6 +43,8 @@ export interface AppDeps {
   personas: PersonaRegistry;
   auth: AuthService;
   limits: Limits;
+  /** Request latency is observed here when given. */
+  metrics?: ApiMetrics;
 }
 
 /** Builds the Koa application; no listening, so tests and the server share one construction. */
@@ -57,7 +61,15 @@ export interface App {
   drained(timeoutMs: number): Promise<void>;
 }
 
-export function createApp({ config, log, connections, personas, auth, limits }: AppDeps): App {
+export function createApp({
+  config,
+  log,
+  connections,
+  personas,
+  auth,
+  limits,
+  metrics,
+}: AppDeps): App {
   const app = new Koa();
   const requests = inFlight();
   // Only behind a proxy that sets X-Forwarded-For may it name the client (limits count by address).
@@ -70,7 +82,14 @@ export function createApp({ config, log, connections, personas, auth, limits }: 
   app.use(securityHeaders(config.security.headers));
   app.use(corsPolicies(config));
   app.use(compress({ threshold: config.server.compression_threshold_bytes }));
-  app.use(accessLog(log));
+  // Routers are built below; only requests that come later are labelled.
+  app.use(
+    observeRequests(
+      log,
+      routeLabeller(() => [api, docs]),
+      metrics?.requestSeconds,
+    ),
+  );
   app.use(errorEnvelope(log));
   // Before the body is read: a refused request costs as little as possible.
   app.use(limits.limiter.middleware());
@@ -171,24 +190,4 @@ async function authenticate(
   const match = BEARER.exec(header);
   if (!match) throw new AuthenticationError('Authorization must be "Bearer <token or API key>"');
   return auth.authenticate(match[1]!, request);
-}
-
-function accessLog(log: Logger): Koa.Middleware {
-  return async (ctx, next) => {
-    const started = performance.now();
-    try {
-      await next();
-    } finally {
-      log.debug(
-        {
-          requestId: ctx.state.requestId,
-          method: ctx.method,
-          path: loggablePath(ctx.path),
-          status: ctx.status,
-          ms: Math.round(performance.now() - started),
-        },
-        'request',
-      );
-    }
-  };
 }

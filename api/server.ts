@@ -18,6 +18,8 @@ import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
 import { requireJwtSecret } from '../lib/config';
 import { createAuthService } from '../lib/auth/sessions';
 import { createWsGateway } from './ws/gateway';
+import { createApiMetrics, observeApi } from './metrics';
+import { metricsPort, serveMetrics } from '../lib/metrics';
 
 export interface ApiServer {
   url: string;
@@ -25,6 +27,8 @@ export interface ApiServer {
   connections: Connections;
   /** Request limits and the login guard (their cluster-wide counters). */
   limits: Limits;
+  /** Where `GET /metrics` answers, when `metrics.ports.api` is set and was free. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -36,7 +40,10 @@ export async function start(
   const personas = new PersonaRegistry(loadPersonaDefinitions());
   // Without a signing secret no token could be issued or checked: refuse before connecting.
   requireJwtSecret(config);
-  const connections = await connectAll(config, log, 'smart-steps-api');
+  const metrics = createApiMetrics();
+  const connections = await connectAll(config, log, 'smart-steps-api', {
+    onTemporalRpcError: metrics.onTemporalRpcError,
+  });
   const auth = createAuthService(config, {
     db: connections.store.db,
     nc: connections.bus.nc,
@@ -61,7 +68,7 @@ export async function start(
     await connections.close();
     throw err;
   }
-  const app = createApp({ config, log, connections, personas, auth, limits });
+  const app = createApp({ config, log, connections, personas, auth, limits, metrics });
   const { tls } = config.server;
   // TLS here for deployments without a proxy in front; behind one, the proxy terminates it.
   const server =
@@ -85,6 +92,12 @@ export async function start(
     audit: app.audit,
   });
   server.on('upgrade', ws.handleUpgrade);
+  observeApi(metrics, {
+    bus: connections.bus,
+    db: connections.store.db,
+    sessionsRefreshSeconds: config.metrics.sessions_refresh_seconds,
+    openSockets: ws.openSockets,
+  });
 
   try {
     await app.audit.start();
@@ -105,6 +118,10 @@ export async function start(
   const { port } = server.address() as AddressInfo;
   const url = `${tls.cert_file ? 'https' : 'http'}://${config.server.host}:${port}`;
   log.info({ url }, 'api listening');
+  const apiMetricsPort = metricsPort(config, 'api');
+  const metricsServer = apiMetricsPort
+    ? await serveMetrics(metrics.registry, { host: config.metrics.host, port: apiMetricsPort }, log)
+    : undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -125,10 +142,11 @@ export async function start(
       limits.stop();
       await auth.stop();
       await connections.close();
+      await metricsServer?.close();
       log.info('api stopped');
     })());
 
-  return { url, port, connections, limits, stop };
+  return { url, port, connections, limits, metricsUrl: metricsServer?.url, stop };
 }
 
 if (require.main === module) {

@@ -19,7 +19,7 @@ import {
   type ConsumerMessages,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import type { Bus } from './bus';
+import { publishJson, type Bus } from './bus';
 import { isDuplicateKey } from './store/collections';
 import type { Logger } from './log';
 import { z } from 'zod';
@@ -98,9 +98,7 @@ export class AuditLog {
       await this.entries.insertOne(doc);
       return;
     }
-    await this.bus.js.publish(`${this.subjectRoot}.${input.action}`, JSON.stringify(doc), {
-      msgID: doc._id,
-    });
+    await publishJson(this.bus, `${this.subjectRoot}.${input.action}`, doc._id, doc);
   }
 
   private get writer(): string {

@@ -29,6 +29,8 @@ export interface Bus {
   jsm: JetStreamManager;
   stream: string;
   close(): Promise<void>;
+  /** Told of each failed publish, for the process's error metrics (lib/metrics/nats.ts). */
+  onError?: (kind: 'publish') => void;
 }
 
 export async function connectBus(config: Config, name = 'smart-steps'): Promise<Bus> {
@@ -84,7 +86,12 @@ export async function publishJson(
   msgId: string,
   payload: unknown,
 ): Promise<PubAck> {
-  return bus.js.publish(subject, JSON.stringify(payload), { msgID: msgId });
+  try {
+    return await bus.js.publish(subject, JSON.stringify(payload), { msgID: msgId });
+  } catch (err) {
+    bus.onError?.('publish');
+    throw err;
+  }
 }
 
 export async function pingBus(bus: Bus): Promise<void> {

@@ -77,6 +77,18 @@ const llmEndpoint = (d: {
     })
     .prefault({});
 
+/** A process's metrics port: one default each, so processes on one host do not collide. */
+const metricsPort = (byDefault: number, what: string) =>
+  z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(byDefault)
+    .describe(
+      `Port of ${what}'s \`GET /metrics\` (Prometheus text format); 0 turns it off. Run several on one host with a port each.`,
+    );
+
 export const configSchema = z.object({
   server: z
     .object({
@@ -843,15 +855,39 @@ export const configSchema = z.object({
         .string()
         .min(1)
         .default('127.0.0.1')
-        .describe('Address the persona worker serves Prometheus metrics on.'),
+        .describe(
+          'Address every process serves its Prometheus metrics on; a listener of its own, never the API port, so metrics are not public with the API. `0.0.0.0` lets a Prometheus on another host scrape.',
+        ),
+      ports: z
+        .object({
+          api: metricsPort(9464, 'the API'),
+          personas: metricsPort(9465, 'a persona worker'),
+          sessions: metricsPort(9466, 'a session worker'),
+          webhooks: metricsPort(9467, 'a webhook dispatcher'),
+        })
+        .prefault({}),
       port: z.coerce
         .number()
         .int()
         .min(0)
         .max(65_535)
-        .default(9465)
+        .optional()
         .describe(
-          "Port of the persona worker's `GET /metrics` (Prometheus text format); 0 turns it off. Run several persona workers on one host with a port each.",
+          "Deprecated, from when only persona workers had metrics: the persona worker's port. When set it wins over `ports.personas`.",
+        ),
+      temporal_sdk: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Add the Temporal SDK's own metrics (`temporal_…`: task slots, poll and schedule-to-start latencies, request failures) to each worker's `/metrics`. The SDK exports them on a loopback port picked at start; the worker reads them from there on every scrape.",
+        ),
+      sessions_refresh_seconds: z.coerce
+        .number()
+        .min(0)
+        .max(3600)
+        .default(30)
+        .describe(
+          "How stale the API's `smartsteps_sessions{status}` may be: sessions are counted on a scrape at most this often, since counting reads the sessions collection.",
         ),
     })
     .prefault({}),

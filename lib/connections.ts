@@ -6,6 +6,7 @@ import { connectTemporal, pingTemporal, type TemporalHandle } from './temporal';
 import { waitForDependency } from './retry';
 import { payloadCodecFromConfig } from './crypto/payload-codec';
 import type { Probe } from './health';
+import type { RpcErrorSink } from './metrics/temporal-client';
 
 /** The three real dependencies every process talks to. */
 export interface Connections {
@@ -24,10 +25,10 @@ export async function connectAll(
   config: Config,
   log: Logger,
   name: string,
-  deadlineMs = 30_000,
+  opts: { deadlineMs?: number; onTemporalRpcError?: RpcErrorSink } = {},
 ): Promise<Connections> {
   const waitFor = <T>(what: string, fn: () => Promise<T>) =>
-    waitForDependency(log, what, fn, deadlineMs);
+    waitForDependency(log, what, fn, opts.deadlineMs ?? 30_000);
   // Before any connection: missing keys are a configuration error, not a dependency to wait for.
   const codec = payloadCodecFromConfig(config);
 
@@ -38,7 +39,7 @@ export async function connectAll(
   });
   const bus = await waitFor('nats', () => connectBus(config, name));
   const temporal = await waitFor('temporal', async () => {
-    const t = await connectTemporal(config, codec);
+    const t = await connectTemporal(config, codec, { onRpcError: opts.onTemporalRpcError });
     await pingTemporal(t, config.temporal.namespace);
     return t;
   });

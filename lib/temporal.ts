@@ -1,10 +1,16 @@
-import { Client, Connection } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  makeGrpcRetryInterceptor,
+} from '@temporalio/client';
 import type { Config } from './config';
 import {
   payloadCodecFromConfig,
   temporalDataConverter,
   type PayloadEncryptionCodec,
 } from './crypto/payload-codec';
+import { countRpcErrors, type RpcErrorSink } from './metrics/temporal-client';
 
 export interface TemporalHandle {
   connection: Connection;
@@ -21,8 +27,20 @@ export interface TemporalHandle {
 export async function connectTemporal(
   config: Config,
   codec: PayloadEncryptionCodec = payloadCodecFromConfig(config),
+  opts: { onRpcError?: RpcErrorSink } = {},
 ): Promise<TemporalHandle> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect({
+    address: config.temporal.address,
+    // Giving interceptors replaces the SDK's default list: its retries are kept, first.
+    ...(opts.onRpcError
+      ? {
+          interceptors: [
+            makeGrpcRetryInterceptor(defaultGrpcRetryOptions()),
+            countRpcErrors(opts.onRpcError),
+          ],
+        }
+      : {}),
+  });
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,

@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DEV_TEMPORAL_UI_ORIGINS, loadConfigOrExit, type Config } from '../lib/config';
+import { metricsPort } from '../lib/metrics';
 import { provisionAll } from './stack/binaries';
 import { startServices, type ServicePorts } from './stack/services';
 import { startProcess, prefixFor, type ManagedProcess } from './stack/supervisor';
@@ -134,8 +135,10 @@ async function main(): Promise<void> {
   say(`  Temporal gRPC  ${config.temporal.address}`);
   say(`  NATS           ${config.nats.servers.join(', ')}`);
   say(`  MongoDB        ${config.storage.connection.uri}`);
-  if (config.metrics.port)
-    say(`  Metrics        http://${config.metrics.host}:${config.metrics.port}/metrics`);
+  for (const proc of ['api', 'sessions', 'personas', 'webhooks'] as const) {
+    const port = metricsPort(config, proc);
+    if (port) say(`  Metrics        http://${config.metrics.host}:${port}/metrics   (${proc})`);
+  }
   say('Ctrl-C stops everything.');
 }
 

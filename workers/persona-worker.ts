@@ -2,11 +2,11 @@
  * Persona pool: the persona's replies and session analysis on the `personas` task queue,
  * scaled apart from the session pool (an LLM call is slow; bookkeeping is not). Replies go to
  * the LLM provider configured for each persona (`llm`), the local engine standing in when it
- * fails; the pool's metrics are served on `metrics.port`.
+ * fails; the pool's metrics are served on `metrics.ports.personas`.
  */
 import type { Config } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
-import { createPersonaMetrics, serveMetrics, type MetricsServer } from '../lib/metrics';
+import { createPersonaMetrics } from '../lib/metrics';
 import { createAnalysisActivities, createPersonaActivities } from '../activities';
 import { loadPersonaDefinitions, PersonaRegistry } from '../personas/registry';
 import { PersonaCatalog } from '../personas/catalog';
@@ -16,10 +16,7 @@ import { providerRoute } from '../personas/providers';
 import { startPool, type RunningWorker, type StartOptions } from './pool';
 import { runMain } from './main';
 
-export interface PersonaWorker extends RunningWorker {
-  /** Where `GET /metrics` answers, when `metrics.port` is set and the port was free. */
-  metricsUrl?: string;
-}
+export type PersonaWorker = RunningWorker;
 
 export async function start(
   config: Config,
@@ -37,7 +34,7 @@ export async function start(
     metrics,
     log,
   });
-  const running = await startPool(
+  return startPool(
     {
       pool: 'personas',
       taskQueue: config.temporal.task_queues.personas,
@@ -45,6 +42,7 @@ export async function start(
       options: {
         maxConcurrentActivityTaskExecutions: config.performance.workers.max_concurrent_activities,
       },
+      registry: metrics.registry,
       activities: ({ store, bus, fields }) => {
         // Custom personas (added through the API) are read from the store, by session version.
         const personas = new PersonaCatalog(files, store.db);
@@ -56,6 +54,7 @@ export async function start(
             personas,
             engine,
             safety: config.safety,
+            turnaround: metrics.turnaroundSeconds,
           }),
           ...createAnalysisActivities({ store, fields, personas, engine }),
         };
@@ -65,19 +64,6 @@ export async function start(
     log,
     opts,
   );
-  let server: MetricsServer | undefined;
-  if (config.metrics.port) {
-    server = await serveMetrics(metrics, config.metrics, log);
-    if (server) log.info({ url: server.url }, 'persona metrics served');
-  }
-  return {
-    ...running,
-    metricsUrl: server?.url,
-    stop: async () => {
-      await running.stop();
-      await server?.close();
-    },
-  };
 }
 
 if (require.main === module) runMain('persona-worker', start);

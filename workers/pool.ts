@@ -5,18 +5,22 @@
  */
 import * as os from 'node:os';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Registry } from 'prom-client';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/log';
 import { connectStore, type Store } from '../lib/mongo';
 import { connectBus, type Bus } from '../lib/bus';
 import { waitForDependency } from '../lib/retry';
-import { installTemporalRuntime } from '../lib/temporal-runtime';
 import { FieldCrypto } from '../lib/crypto/fields';
 import { payloadCodecFromConfig, temporalDataConverter } from '../lib/crypto/payload-codec';
+import { installTemporalRuntime } from '../lib/temporal-runtime';
+import { workerMetrics } from './metrics';
 
 export interface RunningWorker {
   identity: string;
   worker: Worker;
+  /** Where `GET /metrics` answers, when the pool's metrics port is set and was free. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -29,13 +33,15 @@ export interface PoolDeps {
 }
 
 export interface PoolDefinition {
-  pool: string;
+  pool: 'sessions' | 'personas';
   taskQueue: string;
   /** Run workflows too (from workflows/ or a prebuilt bundle). */
   workflows: boolean;
   activities(deps: PoolDeps): Promise<object> | object;
   /** Extra options, e.g. concurrency limits. */
   options?: Partial<WorkerOptions>;
+  /** The pool's own metrics, served with the process's on the pool's metrics port. */
+  registry?: Registry;
 }
 
 export interface StartOptions {
@@ -50,7 +56,10 @@ export async function startPool(
   log: Logger,
   opts: StartOptions = {},
 ): Promise<RunningWorker> {
-  installTemporalRuntime(log);
+  const metrics = workerMetrics(def.pool, config, log, def.registry);
+  const sdkMetrics = await installTemporalRuntime(log, {
+    metrics: metrics.served && config.metrics.temporal_sdk,
+  });
   const identity = opts.identity ?? `${def.pool}-${process.pid}@${os.hostname()}`;
   const waitFor = <T>(what: string, fn: () => Promise<T>) => waitForDependency(log, what, fn);
   // Missing keys are a configuration error: say so before connecting to anything.
@@ -63,6 +72,7 @@ export async function startPool(
   try {
     store = await waitFor('mongodb', () => connectStore(config, identity));
     bus = await waitFor('nats', () => connectBus(config, identity));
+    metrics.watch(bus);
     connection = await waitFor('temporal', () =>
       NativeConnection.connect({ address: config.temporal.address }),
     );
@@ -86,6 +96,7 @@ export async function startPool(
 
     const running = worker.run();
     log.info({ identity, taskQueue: def.taskQueue }, `${def.pool} worker polling`);
+    const metricsServer = await metrics.serve(sdkMetrics?.read);
 
     const [c, b, s] = [connection, bus, store];
     let stopping: Promise<void> | undefined;
@@ -93,7 +104,7 @@ export async function startPool(
       (stopping ??= (async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
-        await Promise.allSettled([c.close(), b.close(), s.close()]);
+        await Promise.allSettled([c.close(), b.close(), s.close(), metricsServer?.close()]);
         log.info(`${def.pool} worker stopped`);
       })());
     // A worker that dies on its own (a fatal core error) must not leave connections open.
@@ -101,7 +112,7 @@ export async function startPool(
       log.error({ err }, 'worker failed');
       void stop();
     });
-    return { identity, worker, stop };
+    return { identity, worker, metricsUrl: metricsServer?.url, stop };
   } catch (err) {
     await Promise.allSettled([connection?.close(), bus?.close(), store?.close()]);
     throw err;

@@ -11,11 +11,15 @@ import { connectBus, type Bus } from '../lib/bus';
 import { waitForDependency } from '../lib/retry';
 import { FieldCrypto } from '../lib/crypto/fields';
 import { WebhookDispatcher } from '../lib/webhooks/dispatcher';
+import { createWebhookMetrics } from '../lib/metrics';
+import { workerMetrics } from './metrics';
 import { runMain, type Stoppable } from './main';
 
 export interface RunningDispatcher extends Stoppable {
   identity: string;
   dispatcher: WebhookDispatcher;
+  /** Where `GET /metrics` answers, when `metrics.ports.webhooks` is set and was free. */
+  metricsUrl?: string;
 }
 
 export async function start(
@@ -25,11 +29,13 @@ export async function start(
 ): Promise<RunningDispatcher> {
   const identity = opts.identity ?? `webhooks-${process.pid}@${os.hostname()}`;
   const waitFor = <T>(what: string, fn: () => Promise<T>) => waitForDependency(log, what, fn);
+  const metrics = workerMetrics('webhooks', config, log);
   let store: Store | undefined;
   let bus: Bus | undefined;
   try {
     store = await waitFor('mongodb', () => connectStore(config, identity));
     bus = await waitFor('nats', () => connectBus(config, identity));
+    metrics.watch(bus);
     const dispatcher = new WebhookDispatcher({
       db: store.db,
       bus,
@@ -37,18 +43,20 @@ export async function start(
       settings: config.webhooks,
       log,
       identity,
+      metrics: createWebhookMetrics(metrics.registry),
     });
     await dispatcher.start();
     log.info({ identity, consumer: config.webhooks.consumer }, 'webhook dispatcher running');
+    const metricsServer = await metrics.serve();
     const [b, s] = [bus, store];
     let stopping: Promise<void> | undefined;
     const stop = () =>
       (stopping ??= (async () => {
         await dispatcher.stop();
-        await Promise.allSettled([b.close(), s.close()]);
+        await Promise.allSettled([b.close(), s.close(), metricsServer?.close()]);
         log.info('webhook dispatcher stopped');
       })());
-    return { identity, dispatcher, stop };
+    return { identity, dispatcher, metricsUrl: metricsServer?.url, stop };
   } catch (err) {
     await Promise.allSettled([bus?.close(), store?.close()]);
     throw err;

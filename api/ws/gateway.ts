@@ -60,6 +60,8 @@ export interface WsGateway {
   handleUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Refuses new sockets, closes open ones with 1001 and stops following events. */
   close(graceMs?: number): Promise<void>;
+  /** Sockets open now, signed in or not. */
+  openSockets: () => number;
 }
 
 interface Joined {
@@ -530,6 +532,7 @@ export function createWsGateway({
       await fanout.stop();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
+    openSockets: () => connections.size,
   };
 }
 

@@ -50,6 +50,7 @@ import {
 } from '../schemas/webhook';
 import { Deliverer, retryDelayMs, type AttemptResult, type WebhookSettings } from './deliver';
 import { finishTask, recordAttempt } from './tasks';
+import { observeDelivery, type WebhookMetrics } from '../metrics/webhooks';
 
 const DELIVERABLE = new Set<string>(WEBHOOK_EVENT_NAMES);
 /** Sessions of one webhook sent to at once by the process holding its lease. */
@@ -67,6 +68,8 @@ export interface DispatcherDeps {
   log: Logger;
   /** Names this process in leases. */
   identity: string;
+  /** Counts and times every delivery attempt. */
+  metrics?: WebhookMetrics;
 }
 
 export class WebhookDispatcher {
@@ -422,6 +425,7 @@ export class WebhookDispatcher {
     );
     const attempt = task.attempts + 1;
     if (result.success) {
+      observeDelivery(this.deps.metrics, 'delivered', result.duration_ms);
       await finishTask(this.deps.db, {
         ...task,
         state: 'delivered',
@@ -435,6 +439,7 @@ export class WebhookDispatcher {
     // Given up when the next attempt would come later than the maximum age allows.
     const expired = nextAt - Date.parse(task.created_at) > this.maxAgeMs();
     const lastError = result.error ?? 'failed';
+    observeDelivery(this.deps.metrics, expired ? 'abandoned' : 'failed', result.duration_ms);
     if (expired) {
       await finishTask(this.deps.db, {
         ...task,

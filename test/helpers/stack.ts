@@ -44,8 +44,8 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       // Every test file's API shares one address and one NATS, so the cluster-wide limits would
       // count the whole suite as one client; the limit tests turn them back on, on their own NATS.
       'security.rate_limiting.enabled': false,
-      // Many workers run at once in tests; a test that reads metrics picks a port of its own.
-      'metrics.port': 0,
+      // Many processes run at once in tests; a test that reads metrics picks a port of its own.
+      'metrics.ports': { api: 0, personas: 0, sessions: 0, webhooks: 0 },
       ...overrides,
     },
   });
