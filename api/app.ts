@@ -59,6 +59,8 @@ export interface App {
   cache?: SessionReadCache<OwnedDetails>;
   /** Resolves once no request is in progress (or after the timeout). */
   drained(timeoutMs: number): Promise<void>;
+  /** From now on `/api/health/ready` answers 503: the server is shutting down. */
+  drain(): void;
 }
 
 export function createApp({
@@ -72,6 +74,7 @@ export function createApp({
 }: AppDeps): App {
   const app = new Koa();
   const requests = inFlight();
+  let draining = false;
   // Only behind a proxy that sets X-Forwarded-For may it name the client (limits count by address).
   app.proxy = config.server.trust_proxy;
   // Koa's default handler prints stacks to stderr; the error middleware already logs once.
@@ -124,6 +127,7 @@ export function createApp({
     analysis: new AnalysisService(client, db, config),
     webhooks: new WebhookService(db, fields, config.webhooks),
     codec: connections.temporal.codec,
+    draining: () => draining,
   });
   const api = mountRoutes(routes, {
     // Before idempotency and the handler: a replayed signed request must not even get the
@@ -172,6 +176,9 @@ export function createApp({
     audit,
     ...(cache ? { cache } : {}),
     drained: (timeoutMs) => requests.drained(timeoutMs),
+    drain: () => {
+      draining = true;
+    },
   };
 }
 

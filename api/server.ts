@@ -126,6 +126,13 @@ export async function start(
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      // Readiness fails first and the server keeps serving a while, so a load balancer stops
+      // sending new requests before connections are refused.
+      app.drain();
+      if (config.server.drain_seconds > 0) {
+        log.info({ seconds: config.server.drain_seconds }, 'api draining');
+        await new Promise((r) => setTimeout(r, config.server.drain_seconds * 1000));
+      }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Sockets are told 1001 (going away) and reconnect elsewhere, resuming with `since`.

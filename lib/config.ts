@@ -146,6 +146,14 @@ export const configSchema = z.object({
         .max(300)
         .default(10)
         .describe('On SIGTERM, how long in-flight requests may finish before connections are cut.'),
+      drain_seconds: z.coerce
+        .number()
+        .min(0)
+        .max(300)
+        .default(0)
+        .describe(
+          'On SIGTERM, how long the API keeps serving while `/api/health/ready` answers 503, before it stops accepting connections: time for a load balancer to take it out of rotation. 0 stops at once.',
+        ),
       compression_threshold_bytes: z.coerce
         .number()
         .int()

@@ -48,11 +48,15 @@ const EXPECTED = [
   'post /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver',
   'post /api/v1/webhooks/{id}/ping',
   'get /api/health',
+  'get /api/health/live',
+  'get /api/health/ready',
   'get /api/v1/openapi.json',
 ];
 
 const PUBLIC = new Set([
   'get /api/health',
+  'get /api/health/live',
+  'get /api/health/ready',
   'get /api/v1/openapi.json',
   'post /api/v1/auth/login',
   'post /api/v1/auth/refresh',

@@ -42,13 +42,15 @@ export interface RouteServices {
   webhooks: WebhookService;
   /** The Temporal payload codec, served to operators' tools at /codec. */
   codec: PayloadCodec;
+  /** True once the server is shutting down: readiness then answers 503. */
+  draining?: () => boolean;
 }
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
 export function apiRoutes(services: RouteServices): AnyRoute[] {
   const routes = [
-    ...healthRoutes(services.probes, VERSION),
+    ...healthRoutes(services.probes, VERSION, services.draining),
     ...authRoutes(services.auth, services.loginGuard, services.audit),
     ...auditRoutes(services.audit),
     ...sessionRoutes(services.sessions),
