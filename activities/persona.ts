@@ -106,6 +106,7 @@ export function createPersonaActivities({
       opts,
     );
     Context.current().log.debug('persona reply', {
+      session_id: req.session_id,
       engine: engine.name,
       ms: Math.round(performance.now() - started),
     });

@@ -42,7 +42,7 @@ export async function recordSignatureRejection(
   where: { ip: string; requestId?: string },
 ): Promise<void> {
   log.warn(
-    { key_id: err.principal.id, reason: err.reason, ip: where.ip, requestId: where.requestId },
+    { key_id: err.principal.id, reason: err.reason, ip: where.ip, request_id: where.requestId },
     'request signature refused',
   );
   await audit.record({

@@ -1,13 +1,18 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
 /**
  * Structured JSON logs. Credentials are redacted wherever they could appear, so a debug
- * log of a request or a config object never prints a secret.
+ * log of a request or a config object never prints a secret. Lines go to stdout unless a
+ * `destination` is given (tests read what a process logs).
  */
-export function createLogger(name: string, level: string = 'info'): Logger {
-  return pino({
+export function createLogger(
+  name: string,
+  level: string = 'info',
+  destination?: DestinationStream,
+): Logger {
+  const options = {
     name,
     level,
     base: { proc: name },
@@ -29,5 +34,6 @@ export function createLogger(name: string, level: string = 'info'): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -36,7 +36,7 @@ export function errorEnvelope(log: Logger): Middleware {
         ctx.body = envelope(err.code, err.message, requestId, err.details);
         if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds));
         if (err instanceof AuthenticationError) ctx.set('WWW-Authenticate', 'Bearer');
-        if (err.status >= 500) log.warn({ err, requestId }, err.message);
+        if (err.status >= 500) log.warn({ err, request_id: requestId }, err.message);
         return;
       }
       const status = httpStatusOf(err);
@@ -51,7 +51,7 @@ export function errorEnvelope(log: Logger): Middleware {
         return;
       }
       log.error(
-        { err, requestId, method: ctx.method, path: loggablePath(ctx.path) },
+        { err, request_id: requestId, method: ctx.method, path: loggablePath(ctx.path) },
         'unhandled error',
       );
       ctx.status = 500;

@@ -13,6 +13,7 @@ import { start as startSessionWorker } from '../../workers/session-worker';
 import { start as startPersonaWorker } from '../../workers/persona-worker';
 import type { RunningWorker } from '../../workers/pool';
 import type { LifecycleEvent } from '../../lib/schemas/events';
+import type { Logger } from '../../lib/log';
 import { quietLogger, testConfig, unique, waitFor, workflowBundle } from './stack';
 
 export interface Runtime {
@@ -58,8 +59,9 @@ export type Http = <T = any>(
 
 export async function startRuntime(
   overrides: Record<string, unknown> = {},
-  opts: { sessionWorker?: boolean; personaWorker?: boolean } = {},
+  opts: { sessionWorker?: boolean; personaWorker?: boolean; log?: Logger } = {},
 ): Promise<Runtime> {
+  const log = opts.log ?? quietLogger;
   const config = testConfig({
     'temporal.task_queues.sessions': unique('sessions'),
     'temporal.task_queues.personas': unique('personas'),
@@ -67,11 +69,9 @@ export async function startRuntime(
   });
   const workers: RunningWorker[] = [];
   if (opts.sessionWorker !== false)
-    workers.push(
-      await startSessionWorker(config, quietLogger, { workflowBundle: workflowBundle() }),
-    );
-  if (opts.personaWorker !== false) workers.push(await startPersonaWorker(config, quietLogger));
-  const api = await startApi(config, quietLogger);
+    workers.push(await startSessionWorker(config, log, { workflowBundle: workflowBundle() }));
+  if (opts.personaWorker !== false) workers.push(await startPersonaWorker(config, log));
+  const api = await startApi(config, log);
   const bus = await connectBus(config, 'test-observer');
   const anonymous = httpClient(api.url);
   const signIn = async (role: Role, name = role): Promise<SignedIn> => {
