@@ -42,7 +42,8 @@ describe('graceful shutdown of an API process', () => {
         SMARTSTEPS_STORAGE__CONNECTION__DATABASE: c.storage.connection.database,
         SMARTSTEPS_AUTH__JWT_SECRET: TEST_JWT_SECRET,
         SMARTSTEPS_SECURITY__RATE_LIMITING__ENABLED: 'false',
-        SMARTSTEPS_METRICS__PORT: '0',
+        // Metrics listeners off: other test processes may hold the default ports.
+        SMARTSTEPS_METRICS__PORTS__API: '0',
         SMARTSTEPS_LOGGING__LEVEL: 'info',
         ...encryptionEnv(),
       },

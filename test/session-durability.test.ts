@@ -153,6 +153,7 @@ describe('session runtime durability', () => {
         SMARTSTEPS_STORAGE__CONNECTION__URI: config.storage.connection.uri,
         SMARTSTEPS_STORAGE__CONNECTION__DATABASE: config.storage.connection.database,
         SMARTSTEPS_LOGGING__LEVEL: 'info',
+        SMARTSTEPS_METRICS__PORTS__SESSIONS: '0',
         ...encryptionEnv(),
       };
       const proc = spawn(
