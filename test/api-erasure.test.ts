@@ -123,7 +123,7 @@ describe('erasing a client', () => {
       );
     expect(['TERMINATED', 'deleted']).toContain(stopped);
     // …and Temporal deletes executions with their histories in the background (the dev server
-    // takes from seconds to over a minute).
+    // deletes a running one within a second, a completed one in about half a minute).
     await Promise.all(
       gone.sessions.map((id) =>
         waitFor(

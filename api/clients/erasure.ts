@@ -14,7 +14,7 @@ import { COLLECTIONS, type SessionDoc } from '../../lib/store/collections';
 export interface Eraser {
   /** Every workflow execution tagged with the client (ClientId), closed or running. */
   workflowsOf(clientId: string): Promise<string[]>;
-  /** Terminates the execution if it runs, then deletes it with its history. */
+  /** Deletes the execution with its history, terminating it first if it runs. */
   deleteWorkflow(workflowId: string): Promise<void>;
   deleteSchedule(scheduleId: string): Promise<void>;
 }
@@ -40,10 +40,10 @@ export function temporalEraser(temporal: TemporalClient, namespace: string): Era
       return [...ids];
     },
     async deleteWorkflow(workflowId) {
-      await ignoreNotFound(() =>
-        temporal.workflow.getHandle(workflowId).terminate('client data erased'),
-      );
-      // Deleting the execution removes its history (and the payloads in it) from the server.
+      // Deleting the execution removes its history (and the payloads in it) from the server; a
+      // running one is terminated by the same call and deleted as it closes. (Terminating first
+      // and then deleting leaves the delete waiting on the close's own tasks, with back-off:
+      // tens of seconds to minutes on the dev server.)
       await ignoreNotFound(() =>
         temporal.workflowService.deleteWorkflowExecution({
           namespace,
