@@ -94,6 +94,9 @@ export function createApp({
     ),
   );
   app.use(errorEnvelope(log));
+  // A request's Temporal calls are cancelled if the process closes its Temporal connection
+  // while they wait (see TemporalHandle.cancellable); the envelope above answers for them.
+  app.use((_ctx, next) => connections.temporal.cancellable(next));
   // Before the body is read: a refused request costs as little as possible.
   app.use(limits.limiter.middleware());
   app.use(jsonBody(config.server.body_limit_kb * 1024));

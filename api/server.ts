@@ -90,6 +90,7 @@ export async function start(
     auth,
     sessions: app.sessions,
     audit: app.audit,
+    cancellable: connections.temporal.cancellable,
   });
   server.on('upgrade', ws.handleUpgrade);
   observeApi(metrics, {

@@ -17,6 +17,13 @@ export interface TemporalHandle {
   client: Client;
   /** The payload codec of `client`; the API's codec endpoint serves the same one. */
   codec: PayloadEncryptionCodec;
+  /**
+   * Runs `fn` with its Temporal calls cancelled when the handle closes. A call still waiting
+   * then (an Update held up by a busy workflow) must end before the channel does: otherwise the
+   * SDK's retry of it meets a closed channel and throws where nothing can catch it.
+   */
+  cancellable: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Cancels the calls still in flight, then closes the connection. */
   close(): Promise<void>;
 }
 
@@ -46,7 +53,33 @@ export async function connectTemporal(
     namespace: config.temporal.namespace,
     dataConverter: temporalDataConverter(codec),
   });
-  return { connection, client, codec, close: () => connection.close() };
+  const closing = new AbortController();
+  const inFlight = new Set<Promise<unknown>>();
+  return {
+    connection,
+    client,
+    codec,
+    cancellable: (fn) => {
+      const call = connection.withAbortSignal(closing.signal, fn);
+      inFlight.add(call);
+      void call.then(
+        () => inFlight.delete(call),
+        () => inFlight.delete(call),
+      );
+      return call;
+    },
+    close: async () => {
+      closing.abort(new Error('Temporal connection closing'));
+      // Cancelled calls reject promptly; the bound covers one that ignores its signal.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((resolve) => (bound = setTimeout(resolve, 2_000))),
+      ]);
+      clearTimeout(bound);
+      await connection.close();
+    },
+  };
 }
 
 export async function pingTemporal(handle: TemporalHandle, namespace: string): Promise<void> {

@@ -12,6 +12,52 @@ import { TestSocket } from './helpers/ws';
 
 const ROOT = path.resolve(__dirname, '..');
 
+/** The API as its own process (as deployed), on a free port; resolves with its URL. */
+async function spawnApi(
+  rt: Runtime,
+  output: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ proc: ChildProcess; url: string }> {
+  const c = rt.config;
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'api/server.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      SMARTSTEPS_SERVER__PORT: '0',
+      SMARTSTEPS_SERVER__HOST: '127.0.0.1',
+      SMARTSTEPS_TEMPORAL__ADDRESS: c.temporal.address,
+      SMARTSTEPS_TEMPORAL__TASK_QUEUES__SESSIONS: c.temporal.task_queues.sessions,
+      SMARTSTEPS_TEMPORAL__TASK_QUEUES__PERSONAS: c.temporal.task_queues.personas,
+      SMARTSTEPS_NATS__SERVERS: c.nats.servers.join(','),
+      SMARTSTEPS_STORAGE__CONNECTION__URI: c.storage.connection.uri,
+      SMARTSTEPS_STORAGE__CONNECTION__DATABASE: c.storage.connection.database,
+      SMARTSTEPS_AUTH__JWT_SECRET: TEST_JWT_SECRET,
+      SMARTSTEPS_SECURITY__RATE_LIMITING__ENABLED: 'false',
+      // Metrics listeners off: other test processes may hold the default ports.
+      SMARTSTEPS_METRICS__PORTS__API: '0',
+      SMARTSTEPS_LOGGING__LEVEL: 'info',
+      ...encryptionEnv(),
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout.on('data', (d: Buffer) => output.push(...d.toString().split('\n')));
+  proc.stderr.on('data', (d: Buffer) => output.push(...d.toString().split('\n')));
+  const url = await waitFor(
+    'the API process to listen',
+    () => {
+      if (proc.exitCode !== null) throw new Error(`api exited early:\n${output.join('\n')}`);
+      for (const line of output) {
+        if (!line.includes('api listening')) continue;
+        return (JSON.parse(line) as { url: string }).url;
+      }
+      return undefined;
+    },
+    60_000,
+  );
+  return { proc, url };
+}
+
 describe('graceful shutdown of an API process', () => {
   let rt: Runtime;
   let child: ChildProcess | undefined;
@@ -25,49 +71,8 @@ describe('graceful shutdown of an API process', () => {
     await rt?.stop();
   });
 
-  /** The API as its own process (as deployed), on a free port; resolves with its URL. */
-  async function spawnApi(): Promise<{ proc: ChildProcess; url: string }> {
-    const c = rt.config;
-    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'api/server.ts')], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        SMARTSTEPS_SERVER__PORT: '0',
-        SMARTSTEPS_SERVER__HOST: '127.0.0.1',
-        SMARTSTEPS_TEMPORAL__ADDRESS: c.temporal.address,
-        SMARTSTEPS_TEMPORAL__TASK_QUEUES__SESSIONS: c.temporal.task_queues.sessions,
-        SMARTSTEPS_TEMPORAL__TASK_QUEUES__PERSONAS: c.temporal.task_queues.personas,
-        SMARTSTEPS_NATS__SERVERS: c.nats.servers.join(','),
-        SMARTSTEPS_STORAGE__CONNECTION__URI: c.storage.connection.uri,
-        SMARTSTEPS_STORAGE__CONNECTION__DATABASE: c.storage.connection.database,
-        SMARTSTEPS_AUTH__JWT_SECRET: TEST_JWT_SECRET,
-        SMARTSTEPS_SECURITY__RATE_LIMITING__ENABLED: 'false',
-        // Metrics listeners off: other test processes may hold the default ports.
-        SMARTSTEPS_METRICS__PORTS__API: '0',
-        SMARTSTEPS_LOGGING__LEVEL: 'info',
-        ...encryptionEnv(),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    proc.stdout.on('data', (d: Buffer) => output.push(...d.toString().split('\n')));
-    proc.stderr.on('data', (d: Buffer) => output.push(...d.toString().split('\n')));
-    const url = await waitFor(
-      'the API process to listen',
-      () => {
-        if (proc.exitCode !== null) throw new Error(`api exited early:\n${output.join('\n')}`);
-        for (const line of output) {
-          if (!line.includes('api listening')) continue;
-          return (JSON.parse(line) as { url: string }).url;
-        }
-        return undefined;
-      },
-      60_000,
-    );
-    return { proc, url };
-  }
-
   it('answers what it accepted, sends 1001, and the client resumes elsewhere without a gap', async () => {
-    const spawned = await spawnApi();
+    const spawned = await spawnApi(rt, output);
     child = spawned.proc;
     const exited = new Promise<number | null>((resolve) => spawned.proc.once('exit', resolve));
     const doomed = httpClient(spawned.url, rt.admin.token);

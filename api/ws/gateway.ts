@@ -52,6 +52,8 @@ export interface WsGatewayDeps {
   sessions: SessionService;
   /** Where refused request signatures are recorded. */
   audit?: AuditLog;
+  /** Runs a frame's work with its Temporal calls cancelled at shutdown (TemporalHandle). */
+  cancellable?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface WsGateway {
@@ -140,6 +142,7 @@ export function createWsGateway({
   auth,
   sessions,
   audit,
+  cancellable = (fn) => fn(),
 }: WsGatewayDeps): WsGateway {
   const settings = config.websocket;
   const fanout = new SessionFanout(bus, log);
@@ -225,7 +228,10 @@ export function createWsGateway({
       for (const j of conn.joined.values()) fanout.remove(j.membership);
       conn.joined.clear();
     });
-    ws.on('message', (raw, isBinary) => onFrame(conn, raw, isBinary));
+    // The work a frame starts inherits the cancellation (it follows the async context).
+    ws.on('message', (raw, isBinary) => {
+      void cancellable(async () => onFrame(conn, raw, isBinary));
+    });
 
     if (credentials instanceof AppError) {
       rejectAuth(conn, null, credentials.message);
