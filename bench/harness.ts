@@ -24,6 +24,19 @@ export function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** Latency percentiles of a list of samples (ms), nearest rank. */
+export interface Latency {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export function latency(xs: number[]): Latency {
+  const s = [...xs].sort((a, b) => a - b);
+  return { n: s.length, p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99) };
+}
+
 export interface BenchStack {
   stack: EphemeralStack;
   /**
@@ -186,4 +199,61 @@ export async function createClient(http: Http, firstName = 'Bench'): Promise<str
     last_name: `Client ${randomBytes(3).toString('hex')}`,
   });
   return c.client_id;
+}
+
+/**
+ * The app processes most benchmarks need, started once on a bench stack, and an admin signed in.
+ * Benchmarks that need more (API instances, dispatchers) start those themselves.
+ */
+export interface BenchApp {
+  bench: BenchStack;
+  /** The API process on `bench.apiPort`. */
+  api: ChildProcess;
+  token: string;
+  /** JSON over HTTP to the API, signed in as the admin. */
+  http: Http;
+  /** The bare Koa server (bench/bare-server.ts); started on first use, then shared. */
+  bareServer(): Promise<{ url: string; pid: number }>;
+}
+
+/**
+ * Starts a session worker, a persona worker and the API (webhooks may target loopback, for the
+ * webhook bench's receiver), creates an admin and signs in. `profile`: folder for a V8 CPU
+ * profile of each of these processes.
+ */
+export async function startBenchApp(
+  bench: BenchStack,
+  opts: { profile?: string } = {},
+): Promise<BenchApp> {
+  const profile = opts.profile ? { profile: opts.profile } : {};
+  const [, , api] = await Promise.all([
+    bench.startChild('workers/session-worker.ts', 'sessions worker polling', profile),
+    bench.startChild('workers/persona-worker.ts', 'personas worker polling', profile),
+    bench.startChild('api/server.ts', 'api listening', { ...profile, env: LOOPBACK_WEBHOOKS }),
+  ]);
+  const token = await login(bench.base, await createAdmin(bench.stack.services.mongoUri));
+  let bare: Promise<{ url: string; pid: number }> | undefined;
+  const bareServer = () => {
+    bare ??= (async () => {
+      const port = await freePort();
+      const child = await bench.startChild('bench/bare-server.ts', 'bare listening', {
+        ...profile,
+        args: ['--port', String(port)],
+      });
+      return { url: `http://127.0.0.1:${port}`, pid: child.pid! };
+    })();
+    return bare;
+  };
+  return { bench, api, token, http: httpClient(bench.base, token), bareServer };
+}
+
+/** Lets webhooks target 127.0.0.1, where the webhook bench's receiver listens. */
+export const LOOPBACK_WEBHOOKS = { SMARTSTEPS_WEBHOOKS__ALLOWED_HOSTS: '127.0.0.1' };
+
+/** Runs a benchmark's CLI: `main`'s failure is logged and exits non-zero. */
+export function runCli(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    log(`failed: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  });
 }

@@ -12,36 +12,26 @@
  *     its next message when the reply to the last one has arrived);
  *   - cost against session length: latency around message 10 and around message --long of one
  *     session (continue-as-new happens on the way, when Temporal suggests it).
- * Bounded in count and time; talks to loopback only.
+ * Bounded in count and time; talks to loopback only. `npm run bench` (bench/index.ts) runs the
+ * same measurements through the exported functions.
  */
+import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { connectTemporal } from '../lib/temporal';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { floorProbeWorkflow, finishSignal, noopUpdate } from '../workflows/diagnostics';
 import type { LifecycleEvent } from '../lib/schemas/events';
-import { createAdmin, createClient, httpClient, log, login, pct, startBenchStack } from './harness';
+import {
+  createClient,
+  latency,
+  log,
+  runCli,
+  startBenchApp,
+  startBenchStack,
+  type BenchApp,
+  type Latency,
+} from './harness';
 
-const { values: args } = parseArgs({
-  options: {
-    sessions: { type: 'string', default: '1,10,100' },
-    messages: { type: 'string', default: '20' },
-    long: { type: 'string', default: '1000' },
-    floor: { type: 'string', default: '300' },
-    deadline: { type: 'string', default: '1500' },
-    /** Write a V8 CPU profile of each app process into this folder. */
-    profile: { type: 'string' },
-  },
-});
-const concurrencies = args.sessions.split(',').map(Number);
-const perSession = Number(args.messages);
-const longLength = Number(args.long);
-const floorSamples = Number(args.floor);
-const deadlineAt = Date.now() + Number(args.deadline) * 1000;
-
-const summary = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99) };
-};
 const ms = (n: number) => n.toFixed(1);
 
 /** Resolves reply waiters from the persona's message.created events. */
@@ -80,43 +70,53 @@ class ReplyWatcher {
   }
 }
 
-async function main(): Promise<void> {
-  const bench = await startBenchStack({ tokenTtlSeconds: Number(args.deadline) + 600 });
-  const { stack } = bench;
+/** A no-op Temporal Update round trip on the sessions task queue: the floor of any turnaround. */
+export async function measureUpdateFloor(
+  app: BenchApp,
+  { samples, deadlineAt }: { samples: number; deadlineAt: number },
+): Promise<Latency> {
+  // With the workers' payload codec, as the API's client has.
+  const temporal = await connectTemporal(app.bench.config);
   try {
-    const profile = args.profile ? { profile: args.profile } : {};
-    await Promise.all([
-      bench.startChild('workers/session-worker.ts', 'sessions worker polling', profile),
-      bench.startChild('workers/persona-worker.ts', 'personas worker polling', profile),
-      bench.startChild('api/server.ts', 'api listening', profile),
-    ]);
-    // Every /api/v1 route wants a bearer token, and a session needs a client to be booked for.
-    const token = await login(bench.base, await createAdmin(stack.services.mongoUri));
-    const http = httpClient(bench.base, token);
-    const clientId = await createClient(http);
-    const nc = await connect({ servers: stack.services.natsUrl });
-    const watcher = new ReplyWatcher(nc);
-    // With the workers' payload codec, as the API's client has.
-    const temporal = await connectTemporal(bench.config);
-    const { client } = temporal;
-
-    // ---- floor: no-op Update round trip ----
-    const probe = await client.workflow.start(floorProbeWorkflow, {
+    const probe = await temporal.client.workflow.start(floorProbeWorkflow, {
       taskQueue: 'sessions',
       workflowId: `floor-${Date.now()}`,
     });
     for (let i = 0; i < 20; i++) await probe.executeUpdate(noopUpdate, { args: [i] }); // warm-up
     const floor: number[] = [];
-    for (let i = 0; i < floorSamples && Date.now() < deadlineAt; i++) {
+    for (let i = 0; i < samples && Date.now() < deadlineAt; i++) {
       const t = performance.now();
       await probe.executeUpdate(noopUpdate, { args: [i] });
       floor.push(performance.now() - t);
     }
     await probe.signal(finishSignal);
-    const floorStats = summary(floor);
-    log(`floor: no-op Update p50 ${ms(floorStats.p50)} ms`);
+    return latency(floor);
+  } finally {
+    await temporal.close();
+  }
+}
 
-    const newSession = async (): Promise<string> => {
+/** What the turnaround measurements drive sessions with; `close()` when done. */
+interface Conversations {
+  /** Books, starts and waits for the persona's opening; returns the session id. */
+  newSession(): Promise<string>;
+  /** Sends message `n`; resolves with the time to the persona's reply (ms). */
+  turn(sessionId: string, n: number): Promise<number>;
+  end(sessionId: string): Promise<unknown>;
+  /** POST /messages accept times (ms) since the last reset. */
+  accepted: number[];
+  close(): Promise<void>;
+}
+
+async function openConversations(app: BenchApp): Promise<Conversations> {
+  const { http } = app;
+  const clientId = await createClient(http);
+  const nc = await connect({ servers: app.bench.stack.services.natsUrl });
+  const watcher = new ReplyWatcher(nc);
+  const accepted: number[] = [];
+  return {
+    accepted,
+    newSession: async () => {
       const s = await http<{ session_id: string }>('POST', '/sessions', {
         client_id: clientId,
         persona_id: 'dr_morgan_hayes',
@@ -127,109 +127,196 @@ async function main(): Promise<void> {
       await http('POST', `/sessions/${s.session_id}/start`);
       await opened;
       return s.session_id;
-    };
-    const accepted: number[] = [];
-    const turn = async (sessionId: string, n: number): Promise<number> => {
+    },
+    turn: async (sessionId, n) => {
       const t = performance.now();
       const msg = await http<{ id: string }>('POST', `/sessions/${sessionId}/messages`, {
         content: `Message ${n}: work has been stressful and I feel anxious before meetings.`,
       });
       accepted.push(performance.now() - t);
+      let timer: NodeJS.Timeout | undefined;
       const at = await Promise.race([
         watcher.reply(msg.id),
-        new Promise<number>((_, reject) =>
-          setTimeout(() => reject(new Error(`no reply to ${msg.id} in 60 s`)), 60_000),
-        ),
-      ]);
-      return at - t;
-    };
-
-    // ---- cost against session length (first, on a quiet system) ----
-    let long: { early: number; late: number; at: number } | undefined;
-    if (longLength >= 20 && Date.now() < deadlineAt) {
-      log(`session length: one session, ${longLength} messages`);
-      const id = await newSession();
-      const lat: number[] = [];
-      for (let m = 1; m <= longLength && Date.now() < deadlineAt; m++) {
-        lat.push(await turn(id, m));
-        if (m % 250 === 0) log(`  message ${m}: ${ms(lat[m - 1]!)} ms`);
-      }
-      const window = (center: number) =>
-        summary(lat.slice(Math.max(0, center - 10), center + 10)).p50;
-      long = { early: window(10), late: window(lat.length - 10), at: lat.length };
-      await http('POST', `/sessions/${id}/end`);
-    }
-
-    // ---- turnaround at each concurrency ----
-    const rows: Array<{
-      sessions: number;
-      n: number;
-      p50: number;
-      p95: number;
-      p99: number;
-      perSecond: number;
-      acceptedP50: number;
-    }> = [];
-    for (const n of concurrencies) {
-      if (Date.now() > deadlineAt) break;
-      log(`turnaround: ${n} concurrent sessions × ${perSession} messages`);
-      const ids: string[] = [];
-      for (let i = 0; i < n; i += 20)
-        ids.push(...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, newSession))));
-      const latencies: number[] = [];
-      accepted.length = 0;
-      const started = performance.now();
-      await Promise.all(
-        ids.map(async (id) => {
-          for (let m = 1; m <= perSession && Date.now() < deadlineAt; m++)
-            latencies.push(await turn(id, m));
+        new Promise<number>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no reply to ${msg.id} in 60 s`)), 60_000);
         }),
-      );
-      const elapsed = (performance.now() - started) / 1000;
-      rows.push({
-        sessions: n,
-        ...summary(latencies),
-        perSecond: latencies.length / elapsed,
-        acceptedP50: summary(accepted).p50,
-      });
-      await Promise.all(ids.map((id) => http('POST', `/sessions/${id}/end`)));
-    }
+      ]).finally(() => clearTimeout(timer));
+      return at - t;
+    },
+    end: (sessionId) => http('POST', `/sessions/${sessionId}/end`),
+    close: () => nc.close(),
+  };
+}
 
-    // ---- report ----
-    const out: string[] = [];
-    out.push(
-      `Turnaround benchmark — ${new Date().toISOString()} — ${process.platform}, ${require('node:os').cpus().length} cores`,
+/** Latency at one point of a session's life. */
+export interface Checkpoint {
+  message: number;
+  /** p50 of the 20 turns around `message` (fewer where the session is shorter). */
+  p50: number;
+}
+
+export interface SessionLengthResult {
+  /** Messages actually sent (less than asked when the deadline came first). */
+  reached: number;
+  checkpoints: Checkpoint[];
+}
+
+/**
+ * One session, messages one after another up to the last checkpoint; the p50 of a 20-message
+ * window at each checkpoint (continue-as-new happens on the way, when Temporal suggests it).
+ */
+export async function runSessionLength(
+  app: BenchApp,
+  { checkpoints, deadlineAt }: { checkpoints: number[]; deadlineAt: number },
+): Promise<SessionLengthResult> {
+  const conv = await openConversations(app);
+  try {
+    const length = Math.max(...checkpoints);
+    log(`session length: one session, ${length} messages`);
+    const id = await conv.newSession();
+    const lat: number[] = [];
+    for (let m = 1; m <= length && Date.now() < deadlineAt; m++) {
+      lat.push(await conv.turn(id, m));
+      if (m % 250 === 0) log(`  message ${m}: ${ms(lat[m - 1]!)} ms`);
+    }
+    await conv.end(id);
+    // The 20 turns ending 10 after the checkpoint, shifted back where the session ends earlier.
+    const window = (at: number) => {
+      const end = Math.min(lat.length, at + 10);
+      return latency(lat.slice(Math.max(0, end - 20), end)).p50;
+    };
+    return {
+      reached: lat.length,
+      checkpoints: checkpoints
+        .filter((c) => c <= lat.length)
+        .map((message) => ({ message, p50: window(message) })),
+    };
+  } finally {
+    await conv.close();
+  }
+}
+
+export interface TurnaroundRow extends Latency {
+  sessions: number;
+  perSecond: number;
+  acceptedP50: number;
+}
+
+/**
+ * At each concurrency, that many sessions in a closed loop (each sends its next message when the
+ * reply to the last one has arrived), `perSession` messages each.
+ */
+export async function runTurnaround(
+  app: BenchApp,
+  opts: { concurrencies: number[]; perSession: number; deadlineAt: number },
+): Promise<TurnaroundRow[]> {
+  const conv = await openConversations(app);
+  const rows: TurnaroundRow[] = [];
+  try {
+    for (const n of opts.concurrencies) {
+      if (Date.now() > opts.deadlineAt) break;
+      rows.push(await turnaroundAt(conv, n, opts));
+    }
+    return rows;
+  } finally {
+    await conv.close();
+  }
+}
+
+async function turnaroundAt(
+  conv: Conversations,
+  n: number,
+  { perSession, deadlineAt }: { perSession: number; deadlineAt: number },
+): Promise<TurnaroundRow> {
+  log(`turnaround: ${n} concurrent sessions × ${perSession} messages`);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 20)
+    ids.push(
+      ...(await Promise.all(Array.from({ length: Math.min(20, n - i) }, () => conv.newSession()))),
     );
+  const latencies: number[] = [];
+  conv.accepted.length = 0;
+  const started = performance.now();
+  await Promise.all(
+    ids.map(async (id) => {
+      for (let m = 1; m <= perSession && Date.now() < deadlineAt; m++)
+        latencies.push(await conv.turn(id, m));
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await Promise.all(ids.map((id) => conv.end(id)));
+  return {
+    sessions: n,
+    ...latency(latencies),
+    perSecond: latencies.length / elapsed,
+    acceptedP50: latency(conv.accepted).p50,
+  };
+}
+
+/** The CLI's report, as it always printed it. */
+function report(floor: Latency, rows: TurnaroundRow[], long?: SessionLengthResult): string {
+  const out: string[] = [];
+  out.push(
+    `Turnaround benchmark — ${new Date().toISOString()} — ${process.platform}, ${os.cpus().length} cores`,
+  );
+  out.push('');
+  out.push(
+    `Floor (no-op Temporal Update round trip, ${floor.n} samples): p50 ${ms(floor.p50)} ms, p95 ${ms(floor.p95)} ms, p99 ${ms(floor.p99)} ms`,
+  );
+  out.push('');
+  out.push(
+    '| sessions | messages | p50 ms | p95 ms | p99 ms | messages/s | p50 / floor p50 | POST accepted p50 ms |',
+  );
+  out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    out.push(
+      `| ${r.sessions} | ${r.n} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${r.perSecond.toFixed(1)} | ${(r.p50 / floor.p50).toFixed(2)}x | ${ms(r.acceptedP50)} |`,
+    );
+  }
+  const early = long?.checkpoints[0];
+  const late = long?.checkpoints.at(-1);
+  if (long && early && late && late !== early) {
     out.push('');
     out.push(
-      `Floor (no-op Temporal Update round trip, ${floorStats.n} samples): p50 ${ms(floorStats.p50)} ms, p95 ${ms(floorStats.p95)} ms, p99 ${ms(floorStats.p99)} ms`,
+      `Session length: p50 around message 10 = ${ms(early.p50)} ms; around message ${long.reached} = ${ms(late.p50)} ms; ratio ${(late.p50 / early.p50).toFixed(2)}x`,
     );
-    out.push('');
-    out.push(
-      '| sessions | messages | p50 ms | p95 ms | p99 ms | messages/s | p50 / floor p50 | POST accepted p50 ms |',
-    );
-    out.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const r of rows) {
-      out.push(
-        `| ${r.sessions} | ${r.n} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${r.perSecond.toFixed(1)} | ${(r.p50 / floorStats.p50).toFixed(2)}x | ${ms(r.acceptedP50)} |`,
-      );
-    }
-    if (long) {
-      out.push('');
-      out.push(
-        `Session length: p50 around message 10 = ${ms(long.early)} ms; around message ${long.at} = ${ms(long.late)} ms; ratio ${(long.late / long.early).toFixed(2)}x`,
-      );
-    }
-    process.stdout.write(out.join('\n') + '\n');
+  }
+  return out.join('\n');
+}
 
-    await nc.close();
-    await temporal.close();
+async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: {
+      sessions: { type: 'string', default: '1,10,100' },
+      messages: { type: 'string', default: '20' },
+      long: { type: 'string', default: '1000' },
+      floor: { type: 'string', default: '300' },
+      deadline: { type: 'string', default: '1500' },
+      /** Write a V8 CPU profile of each app process into this folder. */
+      profile: { type: 'string' },
+    },
+  });
+  const deadlineAt = Date.now() + Number(args.deadline) * 1000;
+  const longLength = Number(args.long);
+  const bench = await startBenchStack({ tokenTtlSeconds: Number(args.deadline) + 600 });
+  try {
+    const app = await startBenchApp(bench, args.profile ? { profile: args.profile } : {});
+    const floor = await measureUpdateFloor(app, { samples: Number(args.floor), deadlineAt });
+    log(`floor: no-op Update p50 ${ms(floor.p50)} ms`);
+    // Session length first, on a quiet system.
+    const long =
+      longLength >= 20 && Date.now() < deadlineAt
+        ? await runSessionLength(app, { checkpoints: [10, longLength], deadlineAt })
+        : undefined;
+    const rows = await runTurnaround(app, {
+      concurrencies: args.sessions.split(',').map(Number),
+      perSession: Number(args.messages),
+      deadlineAt,
+    });
+    process.stdout.write(report(floor, rows, long) + '\n');
   } finally {
     await bench.stop();
   }
 }
 
-main().catch((err: unknown) => {
-  log(`failed: ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+if (require.main === module) runCli(main);

@@ -20,21 +20,17 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { createAdmin, httpClient, log, login, pct, startBenchStack } from './harness';
+import {
+  LOOPBACK_WEBHOOKS,
+  log,
+  pct,
+  runCli,
+  startBenchApp,
+  startBenchStack,
+  type BenchApp,
+} from './harness';
 import { eventId } from '../lib/events';
 
-const { values: args } = parseArgs({
-  options: {
-    events: { type: 'string', default: '2000' },
-    sessions: { type: 'string', default: '200' },
-    dispatchers: { type: 'string', default: '1' },
-    /** Seconds to wait for the last delivery. */
-    deadline: { type: 'string', default: '300' },
-  },
-});
-const eventCount = Number(args.events);
-const sessionCount = Number(args.sessions);
-const dispatcherCount = Number(args.dispatchers);
 const SECRET = `bench-secret-${randomBytes(8).toString('hex')}`;
 
 /** Accepts POSTs, verifies the spec's signature, and records when each event id first arrived. */
@@ -109,21 +105,44 @@ async function floor(port: number, body: string, count: number): Promise<number>
   return count / ((performance.now() - started) / 1000);
 }
 
-async function main(): Promise<void> {
+export interface WebhooksOptions {
+  events: number;
+  sessions: number;
+  dispatchers: number;
+  /** Wait for the last delivery until then (ms since the epoch). */
+  deadlineAt: number;
+}
+
+export interface WebhooksResult {
+  /** POSTs/s straight from this process to the receiver, 8 at a time. */
+  floorRate: number;
+  /** Deliveries/s from the first publish to the last event received. */
+  rate: number;
+  /** publish → receive, ms, ascending. */
+  latency: number[];
+  delivered: number;
+  /** POSTs beyond one per event (the floor's own POSTs aside). */
+  repeated: number;
+  badSignatures: number;
+}
+
+/**
+ * Starts `dispatchers` webhook dispatchers and a receiver, subscribes one webhook to
+ * `message.created`, publishes the events and waits (bounded) for them all to arrive. The
+ * webhook is deleted again, so later runs on the same stack deliver nothing to a closed port.
+ */
+export async function runWebhooks(app: BenchApp, opts: WebhooksOptions): Promise<WebhooksResult> {
+  const { bench, http: api } = app;
+  const { events: eventCount, sessions: sessionCount } = opts;
   const receiver = startReceiver();
   const port = await receiver.listen();
-  const bench = await startBenchStack({ tokenTtlSeconds: 3600 });
   try {
-    const env = { SMARTSTEPS_WEBHOOKS__ALLOWED_HOSTS: '127.0.0.1' };
-    await bench.startChild('api/server.ts', 'api listening', { env });
-    for (let i = 0; i < dispatcherCount; i++) {
+    for (let i = 0; i < opts.dispatchers; i++) {
       await bench.startChild('workers/webhook-dispatcher.ts', 'webhook dispatcher running', {
-        env,
+        env: LOOPBACK_WEBHOOKS,
       });
     }
-    const token = await login(bench.base, await createAdmin(bench.stack.services.mongoUri));
-    const api = httpClient(bench.base, token);
-    await api('POST', '/webhooks', {
+    const hook = await api<{ webhook_id: string }>('POST', '/webhooks', {
       url: `http://127.0.0.1:${port}/hook`,
       events: ['message.created'],
       secret: SECRET,
@@ -161,37 +180,76 @@ async function main(): Promise<void> {
       );
     }
     await Promise.all(acks);
-    const deadlineAt = Date.now() + Number(args.deadline) * 1000;
     const arrived = () => [...publishedAt.keys()].filter((id) => receiver.firstSeen.has(id)).length;
-    while (arrived() < eventCount && Date.now() < deadlineAt) {
+    while (arrived() < eventCount && Date.now() < opts.deadlineAt) {
       await new Promise((r) => setTimeout(r, 100));
     }
+    await nc.close();
+    await deleteWebhook(app, hook.webhook_id);
     const arrivals = [...receiver.firstSeen.entries()].filter(([id]) => publishedAt.has(id));
     const last = Math.max(...arrivals.map(([, at]) => at));
-    const rate = arrivals.length / ((last - started) / 1000);
-    const latency = arrivals.map(([id, at]) => at - publishedAt.get(id)!).sort((a, b) => a - b);
     const { posts, badSignatures } = receiver.stats();
-
-    const out = [
-      `Webhook delivery benchmark — ${new Date().toISOString()} — 2 cores shared by the stack, the API, ${dispatcherCount} dispatcher(s) and this process (publisher + receiver)`,
-      `${eventCount} message.created events over ${sessionCount} sessions (order kept per session), one webhook`,
-      '',
-      '| path | deliveries/s | p50 ms | p99 ms |',
-      '| --- | ---: | ---: | ---: |',
-      `| floor: POSTs straight to the receiver, 8 at a time | ${floorRate.toFixed(0)} | | |`,
-      `| publish → dispatcher → receiver | ${rate.toFixed(0)} | ${pct(latency, 50).toFixed(0)} | ${pct(latency, 99).toFixed(0)} |`,
-      '',
-      `delivered ${arrivals.length} of ${eventCount} events; repeated deliveries: ${posts - eventCount - arrivals.length}; bad signatures: ${badSignatures}; dispatcher = ${((rate / floorRate) * 100).toFixed(0)}% of the floor`,
-    ];
-    process.stdout.write(out.join('\n') + '\n');
-    await nc.close();
+    return {
+      floorRate,
+      rate: arrivals.length / ((last - started) / 1000),
+      latency: arrivals.map(([id, at]) => at - publishedAt.get(id)!).sort((a, b) => a - b),
+      delivered: arrivals.length,
+      repeated: posts - eventCount - arrivals.length,
+      badSignatures,
+    };
   } finally {
-    await bench.stop();
     await receiver.close();
   }
 }
 
-main().catch((err: unknown) => {
-  log(`failed: ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+/** DELETE answers 204 with no body, which the JSON client would choke on. */
+async function deleteWebhook(app: BenchApp, webhookId: string): Promise<void> {
+  const res = await fetch(`${app.bench.base}/webhooks/${webhookId}`, {
+    method: 'DELETE',
+    headers: { Authorization: `Bearer ${app.token}` },
+  });
+  if (!res.ok) log(`webhook ${webhookId} not deleted: ${res.status}`);
+}
+
+/** The CLI's report, as it always printed it. */
+function report(r: WebhooksResult, opts: WebhooksOptions): string {
+  return [
+    `Webhook delivery benchmark — ${new Date().toISOString()} — 2 cores shared by the stack, the API, ${opts.dispatchers} dispatcher(s) and this process (publisher + receiver)`,
+    `${opts.events} message.created events over ${opts.sessions} sessions (order kept per session), one webhook`,
+    '',
+    '| path | deliveries/s | p50 ms | p99 ms |',
+    '| --- | ---: | ---: | ---: |',
+    `| floor: POSTs straight to the receiver, 8 at a time | ${r.floorRate.toFixed(0)} | | |`,
+    `| publish → dispatcher → receiver | ${r.rate.toFixed(0)} | ${pct(r.latency, 50).toFixed(0)} | ${pct(r.latency, 99).toFixed(0)} |`,
+    '',
+    `delivered ${r.delivered} of ${opts.events} events; repeated deliveries: ${r.repeated}; bad signatures: ${r.badSignatures}; dispatcher = ${((r.rate / r.floorRate) * 100).toFixed(0)}% of the floor`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: {
+      events: { type: 'string', default: '2000' },
+      sessions: { type: 'string', default: '200' },
+      dispatchers: { type: 'string', default: '1' },
+      /** Seconds to wait for the last delivery. */
+      deadline: { type: 'string', default: '300' },
+    },
+  });
+  const bench = await startBenchStack({ tokenTtlSeconds: 3600 });
+  try {
+    const app = await startBenchApp(bench);
+    const opts: WebhooksOptions = {
+      events: Number(args.events),
+      sessions: Number(args.sessions),
+      dispatchers: Number(args.dispatchers),
+      // As before: the wait for deliveries starts once everything is published.
+      deadlineAt: Date.now() + Number(args.deadline) * 1000,
+    };
+    process.stdout.write(report(await runWebhooks(app, opts), opts) + '\n');
+  } finally {
+    await bench.stop();
+  }
+}
+
+if (require.main === module) runCli(main);

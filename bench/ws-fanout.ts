@@ -19,26 +19,18 @@ import WebSocket from 'ws';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { freePort } from '../scripts/stack/ports';
-import { createAdmin, createClient, httpClient, log, login, pct, startBenchStack } from './harness';
+import {
+  LOOPBACK_WEBHOOKS,
+  createClient,
+  log,
+  pct,
+  runCli,
+  startBenchApp,
+  startBenchStack,
+  type BenchApp,
+} from './harness';
 import { eventId } from '../lib/events';
 import type { LifecycleEvent } from '../lib/schemas/events';
-
-const { values: args } = parseArgs({
-  options: {
-    sessions: { type: 'string', default: '100' },
-    sockets: { type: 'string', default: '1000' },
-    instances: { type: 'string', default: '2' },
-    /** Events published per second (each reaches sockets/sessions sockets). */
-    rate: { type: 'string', default: '200' },
-    /** Seconds of measured publishing, after a 2 s warm-up. */
-    duration: { type: 'string', default: '10' },
-  },
-});
-const sessionCount = Number(args.sessions);
-const socketCount = Number(args.sockets);
-const instanceCount = Number(args.instances);
-const rate = Number(args.rate);
-const durationS = Number(args.duration);
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -76,22 +68,45 @@ async function openSocket(url: string, token: string, sessionId: string): Promis
   return { ws, sessionId };
 }
 
-async function main(): Promise<void> {
-  const bench = await startBenchStack({ tokenTtlSeconds: 3600 });
+export interface WsFanoutOptions {
+  sessions: number;
+  sockets: number;
+  /** API processes the sockets are spread over (the app's own one included). */
+  instances: number;
+  /** Events published per second (each reaches sockets/sessions sockets). */
+  rate: number;
+  /** Seconds of measured publishing, after a 2 s warm-up. */
+  duration: number;
+}
+
+export interface WsFanoutResult {
+  /** publish → a plain core NATS subscriber in this process: the floor of any fan-out. */
+  raw: Stats;
+  /** publish → each joined socket's `new_message` frame. */
+  ws: Stats;
+  published: number;
+  expected: number;
+  delivered: number;
+  instances: number;
+}
+
+type Stats = ReturnType<typeof stats>;
+
+/** Sessions, sockets joined to them over the API instances, then paced publishing. */
+export async function runWsFanout(app: BenchApp, opts: WsFanoutOptions): Promise<WsFanoutResult> {
+  const { bench, token, http } = app;
+  const { sessions: sessionCount, sockets: socketCount, rate, duration: durationS } = opts;
   const sockets: Joined[] = [];
   try {
-    await bench.startChild('workers/session-worker.ts', 'sessions worker polling');
     const ports = [bench.apiPort];
-    for (let i = 1; i < instanceCount; i++) ports.push(await freePort());
+    for (let i = 1; i < opts.instances; i++) ports.push(await freePort());
     await Promise.all(
-      ports.map((port) =>
+      ports.slice(1).map((port) =>
         bench.startChild('api/server.ts', 'api listening', {
-          env: { SMARTSTEPS_SERVER__PORT: String(port) },
+          env: { ...LOOPBACK_WEBHOOKS, SMARTSTEPS_SERVER__PORT: String(port) },
         }),
       ),
     );
-    const token = await login(bench.base, await createAdmin(bench.stack.services.mongoUri));
-    const http = httpClient(bench.base, token);
 
     log(`creating ${sessionCount} sessions`);
     const clientId = await createClient(http);
@@ -201,29 +216,64 @@ async function main(): Promise<void> {
     }
     measuring = false;
 
-    const raw = stats(rawLatency);
-    const wsStats = stats(wsLatency);
-    const out = [
-      `WebSocket fan-out benchmark — ${new Date().toISOString()} — 2 cores shared by the stack, ${ports.length} API instances, the session worker and this process (publisher + ${socketCount} sockets)`,
-      `${sessionCount} sessions, ${socketCount} sockets (${perEvent} per session), ${rate} events/s for ${durationS} s = ${published} events, ${expected} socket deliveries expected`,
-      '',
-      '| path | samples | p50 ms | p99 ms | max ms |',
-      '| --- | ---: | ---: | ---: | ---: |',
-      `| raw NATS publish → core subscriber | ${raw.n} | ${ms(raw.p50)} | ${ms(raw.p99)} | ${ms(raw.max)} |`,
-      `| publish → WebSocket new_message frame | ${wsStats.n} | ${ms(wsStats.p50)} | ${ms(wsStats.p99)} | ${ms(wsStats.max)} |`,
-      '',
-      `delivered ${framesSeen - before} of ${expected} frames; ws p50 = ${(wsStats.p50 / raw.p50).toFixed(1)}x raw p50`,
-    ];
-    process.stdout.write(out.join('\n') + '\n');
     sub.unsubscribe();
     await nc.close();
+    return {
+      raw: stats(rawLatency),
+      ws: stats(wsLatency),
+      published,
+      expected,
+      delivered: framesSeen - before,
+      instances: ports.length,
+    };
   } finally {
     for (const { ws } of sockets) ws.terminate();
+  }
+}
+
+/** The CLI's report, as it always printed it. */
+function report(r: WsFanoutResult, opts: WsFanoutOptions): string {
+  const { raw, ws: wsStats, published, expected } = r;
+  const { sessions: sessionCount, sockets: socketCount, rate, duration: durationS } = opts;
+  const perEvent = socketCount / sessionCount;
+  const out = [
+    `WebSocket fan-out benchmark — ${new Date().toISOString()} — 2 cores shared by the stack, ${r.instances} API instances, the session worker and persona worker and this process (publisher + ${socketCount} sockets)`,
+    `${sessionCount} sessions, ${socketCount} sockets (${perEvent} per session), ${rate} events/s for ${durationS} s = ${published} events, ${expected} socket deliveries expected`,
+    '',
+    '| path | samples | p50 ms | p99 ms | max ms |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| raw NATS publish → core subscriber | ${raw.n} | ${ms(raw.p50)} | ${ms(raw.p99)} | ${ms(raw.max)} |`,
+    `| publish → WebSocket new_message frame | ${wsStats.n} | ${ms(wsStats.p50)} | ${ms(wsStats.p99)} | ${ms(wsStats.max)} |`,
+    '',
+    `delivered ${r.delivered} of ${expected} frames; ws p50 = ${(wsStats.p50 / raw.p50).toFixed(1)}x raw p50`,
+  ];
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: {
+      sessions: { type: 'string', default: '100' },
+      sockets: { type: 'string', default: '1000' },
+      instances: { type: 'string', default: '2' },
+      rate: { type: 'string', default: '200' },
+      duration: { type: 'string', default: '10' },
+    },
+  });
+  const opts: WsFanoutOptions = {
+    sessions: Number(args.sessions),
+    sockets: Number(args.sockets),
+    instances: Number(args.instances),
+    rate: Number(args.rate),
+    duration: Number(args.duration),
+  };
+  const bench = await startBenchStack({ tokenTtlSeconds: 3600 });
+  try {
+    const app = await startBenchApp(bench);
+    process.stdout.write(report(await runWsFanout(app, opts), opts) + '\n');
+  } finally {
     await bench.stop();
   }
 }
 
-main().catch((err: unknown) => {
-  log(`failed: ${(err as Error).stack ?? String(err)}`);
-  process.exit(1);
-});
+if (require.main === module) runCli(main);
