@@ -53,7 +53,9 @@ function options(): Options {
   const unknown = only?.filter((k) => !SCENARIOS.some((s) => s.key === k)) ?? [];
   if (unknown.length) {
     throw new Error(
-      `--only: no scenario ${unknown.join(', ')}; there are ${SCENARIOS.map((s) => s.key).join(', ')}`,
+      `--only: no scenario ${unknown.join(', ')}; there are ${SCENARIOS.map((s) => s.key)
+        .sort()
+        .join(', ')}`,
     );
   }
   return {
@@ -66,8 +68,8 @@ function options(): Options {
   };
 }
 
-/** Writes the JSON, the plot (when turnaround ran) and the Markdown as they stand. */
-function writeResults(run: RunRecord, output: string): void {
+/** Writes the JSON, the plot (when turnaround ran) and the Markdown as they stand; the files. */
+function writeResults(run: RunRecord, output: string): string[] {
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(JSON_FILE, JSON.stringify(run, null, 2) + '\n');
   const curve = run.scenarios.find((s) => s.outcome?.loadCurve)?.outcome?.loadCurve;
@@ -78,6 +80,7 @@ function writeResults(run: RunRecord, output: string): void {
     plot = path.relative(path.dirname(output), SVG_FILE);
   }
   writeFileSync(output, renderMarkdown(run, plot));
+  return [output, JSON_FILE, ...(plot ? [SVG_FILE] : [])];
 }
 
 async function runScenario(s: Scenario, ctx: ScenarioContext): Promise<ScenarioRecord> {
@@ -148,8 +151,7 @@ async function main(): Promise<void> {
   }
   run.finishedAt = new Date().toISOString();
   run.loadAverageAtEnd = os.loadavg();
-  writeResults(run, opts.output);
-  log(`wrote ${opts.output}, ${JSON_FILE}${run.floors ? `, ${SVG_FILE}` : ''}`);
+  log(`wrote ${writeResults(run, opts.output).join(', ')}`);
   if (run.scenarios.some((s) => s.missing?.startsWith('failed'))) process.exitCode = 1;
 }
 
