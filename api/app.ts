@@ -107,7 +107,7 @@ export function createApp({
   const catalog = new PersonaCatalog(personas, db);
   const fields = FieldCrypto.fromConfig(config);
   const cache = config.performance.cache.enabled
-    ? SessionReadCache.fromBus<OwnedDetails>(connections.bus, config.performance.cache, log)
+    ? new SessionReadCache<OwnedDetails>(connections.bus.nc, config.performance.cache, log)
     : undefined;
   cache?.start();
   const sessions = new SessionService(client, db, config, catalog, fields, cache);

@@ -1,3 +1,4 @@
+import type { Summary } from '../cli/commands/generate-test-data';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as path from 'node:path';
 import { start as startApi, type ApiServer } from '../api/server';
@@ -17,23 +18,6 @@ interface Run {
   child: ChildProcessWithoutNullStreams;
   out: { stdout: string; stderr: string };
   exited: Promise<number | null>;
-}
-
-interface Summary {
-  run: string;
-  seed: number;
-  clients: { created: number; failed: number; ids: string[] };
-  sessions: {
-    completed: number;
-    failed: number;
-    cancelled: number;
-    not_started: number;
-    ids: string[];
-  };
-  messages: number;
-  rate_limit_waits: number;
-  interrupted: boolean;
-  failures: unknown[];
 }
 
 interface StoredMessage {

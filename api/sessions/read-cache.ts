@@ -12,7 +12,6 @@
  *   check before every command, dropped only when the session is erased.
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { Bus } from '../../lib/bus';
 import type { Logger } from '../../lib/log';
 import { SizedLru, type LruStats, type Ticket } from '../../lib/cache/lru';
 import type { Config } from '../../lib/config';
@@ -45,14 +44,6 @@ export class SessionReadCache<D extends { owner_id?: string }> {
       ttlMs,
       sizeOf: (o) => 120 + (o.owner_id?.length ?? 0) * 2,
     });
-  }
-
-  static fromBus<D extends { owner_id?: string }>(
-    bus: Bus,
-    settings: Settings,
-    log: Logger,
-  ): SessionReadCache<D> {
-    return new SessionReadCache<D>(bus.nc, settings, log);
   }
 
   start(): void {

@@ -12,8 +12,7 @@
  * system, an administrator) sees them all.
  */
 import type { Db } from 'mongodb';
-import type { FieldCrypto } from '../../lib/crypto/fields';
-import { webhookSecretAad } from '../../lib/webhooks/secrets';
+import { SECRET_AAD, type FieldCrypto } from '../../lib/crypto/fields';
 import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import { newId, randomToken } from '../../lib/ids';
 import { configSchema } from '../../lib/config';
@@ -106,7 +105,7 @@ export class WebhookService {
       ...(owner.owner_id !== undefined ? { owner_id: owner.owner_id } : {}),
       ...(owner.restrict_to !== undefined ? { restricted_to: owner.restrict_to } : {}),
       // Kept recoverable (deliveries are signed with it) but encrypted at rest.
-      secret: this.fields.sealSecret(webhookSecretAad(webhook.webhook_id), secret),
+      secret: this.fields.sealSecret(SECRET_AAD.webhook(webhook.webhook_id), secret),
     });
     return req.secret === undefined ? { ...webhook, secret } : webhook;
   }
@@ -213,7 +212,7 @@ export class WebhookService {
       data: { webhook_id: webhookId, events: webhook.events },
     };
     const result = await this.deliverer.attempt(
-      { ...webhook, secret: this.fields.openSecret(webhookSecretAad(webhookId), webhook.secret) },
+      { ...webhook, secret: this.fields.openSecret(SECRET_AAD.webhook(webhookId), webhook.secret) },
       eventId,
       payload,
     );

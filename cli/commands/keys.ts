@@ -11,13 +11,7 @@ import * as path from 'node:path';
 import { UsageError } from '../index';
 import type { Config } from '../../lib/config';
 import { FieldCrypto } from '../../lib/crypto/fields';
-import {
-  addKeyVersion,
-  defaultKeyFile,
-  readKeyFile,
-  writeKeyFile,
-  Keyring,
-} from '../../lib/crypto/keyring';
+import { addKeyVersion, defaultKeyFile, readKeyFile, writeKeyFile } from '../../lib/crypto/keyring';
 import { keyUsage, rotateKeys } from '../../lib/crypto/rotation';
 import { runningWorkflowsUnder } from '../../lib/crypto/payload-keys';
 import { commandConfig, parseFlags, printTable, required, subcommand, withStore } from './support';
@@ -152,7 +146,7 @@ async function retire(args: string[]): Promise<void> {
       `retiring '${id}' would leave fewer than ${minimum} key versions (security.encryption.key_management.minimum_key_versions)`,
     );
   }
-  const fields = new FieldCrypto(Keyring.fromConfig(config), config.security.encryption);
+  const fields = FieldCrypto.fromConfig(config);
   const usage = await withStore(config, (store) => keyUsage(store.db, fields));
   const inUse = Object.values(usage).reduce((n, counts) => n + (counts[id] ?? 0), 0);
   if (inUse > 0) {

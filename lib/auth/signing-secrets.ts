@@ -8,13 +8,14 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config';
 import { defaultKeyFile, Keyring } from '../crypto/keyring';
 import { seal, unseal } from '../crypto/sealed';
+import { SECRET_AAD } from '../crypto/fields';
 
 /** Distinct from `sk_ss_`, so a secret pasted as a bearer token is never taken for a key. */
 export const SIGNING_SECRET_PREFIX = 'ss_sig_';
 /** Random characters after the prefix, [A-Za-z0-9]: 238 bits. */
 export const SIGNING_SECRET_CHARS = 40;
 
-const aad = (keyId: string) => `api_keys:${keyId}:signing_secret`;
+const aad = SECRET_AAD.signingSecret;
 
 export function sealSigningSecret(ring: Keyring, keyId: string, secret: string): string {
   return seal(ring, 'credential', secret, aad(keyId));

@@ -10,6 +10,15 @@ import type { ClientSealable, KeyPurpose, SessionSealable } from './categories';
 import { Keyring } from './keyring';
 import { isSealed, seal, sealedKeyId, unseal } from './sealed';
 
+/**
+ * Where each server-side secret is bound when sealed: one definition for the code that seals it,
+ * the code that opens it and `keys rotate`.
+ */
+export const SECRET_AAD = {
+  webhook: (webhookId: string) => `webhooks:${webhookId}:secret`,
+  signingSecret: (apiKeyId: string) => `api_keys:${apiKeyId}:signing_secret`,
+} as const;
+
 export interface SealedField {
   collection: string;
   field: string;
@@ -280,7 +289,7 @@ export class FieldCrypto {
         collection: 'webhooks',
         field: 'secret',
         purpose: 'credential',
-        aad: (id) => `webhooks:${id}:secret`,
+        aad: SECRET_AAD.webhook,
         wanted: this.ring !== undefined,
       },
       payload('webhook_tasks'),
@@ -290,7 +299,7 @@ export class FieldCrypto {
         collection: 'api_keys',
         field: 'signing_secret',
         purpose: 'credential',
-        aad: (id) => `api_keys:${id}:signing_secret`,
+        aad: SECRET_AAD.signingSecret,
         wanted: this.ring !== undefined,
       },
     ];

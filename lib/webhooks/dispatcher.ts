@@ -19,8 +19,7 @@
  *   another process's intake cannot be overtaken. A 2xx marks the task delivered before anything
  *   else happens, so a restart never sends it again.
  */
-import { webhookSecretAad } from './secrets';
-import type { FieldCrypto } from '../crypto/fields';
+import { SECRET_AAD, type FieldCrypto } from '../crypto/fields';
 import type { Db } from 'mongodb';
 import {
   AckPolicy,
@@ -419,7 +418,7 @@ export class WebhookDispatcher {
     }
     const { fields } = this.deps;
     const result: AttemptResult = await this.deliverer.attempt(
-      { ...webhook, secret: fields.openSecret(webhookSecretAad(webhook._id), webhook.secret) },
+      { ...webhook, secret: fields.openSecret(SECRET_AAD.webhook(webhook._id), webhook.secret) },
       task.event_id,
       fields.openPayload<WebhookPayload>(task._id, task.payload),
     );
