@@ -48,6 +48,36 @@ describe('session timers and recurring series', () => {
     await events.stop();
   });
 
+  it('starts a session booked ahead by itself at its time, never before it', async () => {
+    const service = new SessionService(
+      rt.api.connections.temporal.client,
+      rt.api.connections.store.db,
+      rt.config,
+      new PersonaRegistry(loadPersonaDefinitions()),
+    );
+    // Far enough ahead for the coarse timer, which wakes the workflow early, then the precise one.
+    const scheduledAt = new Date(Date.now() + 12_000).toISOString();
+    const id = newId('session');
+    const events = await collectEvents(rt.bus, id);
+    await service.startWorkflow({
+      session_id: id,
+      client_id: await rt.clientId('booked'),
+      persona_id: 'dr_jordan_lee',
+      goals: ['Sleep better'],
+      duration_minutes: 30,
+      scheduled_at: scheduledAt,
+      created_at: new Date().toISOString(),
+      created_by: 'test',
+      metadata: {},
+    });
+    const started = await events.next((e) => e.event === 'session.started', 'started', 40_000);
+    const startedAt = Date.parse((started.data as { started_at: string }).started_at);
+    expect(startedAt).toBeGreaterThanOrEqual(Date.parse(scheduledAt));
+    const opening = await events.next((e) => e.event === 'message.created', 'opening', 30_000);
+    expect(opening.event === 'message.created' && opening.data.message.sender_type).toBe('persona');
+    await events.stop();
+  });
+
   it('creates sessions from a series on schedule, and creates none while it is paused', async () => {
     const created = await rt.http('POST', '/api/v1/session-series', {
       client_id: await rt.clientId('series'),

@@ -97,6 +97,17 @@ const store = proxyLocalActivities<SessionActivities>({
 /** Histories from before the risk screen replay without it. */
 const RISK_SCREEN_PATCH = 'risk-screen-before-reply';
 
+/**
+ * A scheduled start waits on two timers: a coarse one that wakes the workflow
+ * START_TIMER_LEAD_MS early, then a precise one for the rest. Workflow time is the time its task
+ * started, but Temporal arms a timer only when the task completes; the first task also saves the
+ * session (local activities), which under load takes most of a second, so a single timer fired
+ * that late. The second timer's task runs no activity before arming it. No patch marker is
+ * needed: Temporal does not compare timer durations on replay, and the time each timer fired is
+ * in the history, so histories with one timer replay on this path (test/workflow-compat).
+ */
+const START_TIMER_LEAD_MS = 5_000;
+
 const personaActivities = (taskQueue: string) =>
   proxyActivities<PersonaActivities>({
     taskQueue,
@@ -353,8 +364,13 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       break;
     }
     const changed = () => state.status !== 'scheduled' || shouldContinueAsNew();
-    if (startAt === undefined) await condition(changed);
-    else await condition(changed, startAt - Date.now());
+    if (startAt === undefined) {
+      await condition(changed);
+      continue;
+    }
+    const wait = startAt - Date.now();
+    const coarse = wait > 2 * START_TIMER_LEAD_MS;
+    await condition(changed, coarse ? wait - START_TIMER_LEAD_MS : wait);
   }
 
   // Active: the persona opens, answers client messages, gives a wrap-up cue, and the session
