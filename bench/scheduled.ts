@@ -427,7 +427,12 @@ export async function runScheduledBench(
         const id = sample[i]!;
         const history = await temporal.client.workflow.getHandle(`session-${id}`).fetchHistory();
         const events = history.events ?? [];
-        const fired = events.findIndex((e) => e.timerFiredEventAttributes);
+        // The timer that brought the start is the last to fire before it: a start waits on a
+        // coarse timer that fires early, then a precise one (workflows/session.ts).
+        const start = startedAt.get(id) ?? Infinity;
+        const fired = events.findLastIndex(
+          (e) => e.timerFiredEventAttributes && tsToMs(e.eventTime) <= start,
+        );
         if (fired < 0) return;
         const firedAt = tsToMs(events[fired]!.eventTime);
         timerLate.push(firedAt - scheduled.get(id)!);
