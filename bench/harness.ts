@@ -12,6 +12,7 @@ import { UserStore } from '../lib/auth/users';
 import { ensureIndexes } from '../lib/store/collections';
 import { startEphemeralStack, type EphemeralStack } from '../scripts/stack/ephemeral';
 import { freePort } from '../scripts/stack/ports';
+import type { ProcessRef } from './cpu';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const BENCH_DATABASE = 'bench';
@@ -58,6 +59,8 @@ export interface BenchStack {
     ready: string,
     opts?: { env?: Record<string, string>; profile?: string; args?: string[] },
   ): Promise<ChildProcess>;
+  /** The stack's servers and the app children started so far, for CPU accounting (bench/cpu.ts). */
+  processes(): ProcessRef[];
   stop(): Promise<void>;
 }
 
@@ -69,6 +72,7 @@ export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promis
     progress: log,
   });
   const children: ChildProcess[] = [];
+  const childNames = new Map<ChildProcess, string>();
   const apiPort = await freePort();
   const env = {
     ...process.env,
@@ -108,10 +112,17 @@ export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promis
         },
       );
       children.push(child);
+      childNames.set(child, file.replace(/\.ts$/, ''));
       let out = '';
+      let isReady = false;
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes(ready)) resolve(child);
+        // Searched only until found: a child logging a line per request would otherwise cost
+        // this process (the load generator) a scan of the whole tail per request.
+        if (!isReady && out.includes(ready)) {
+          isReady = true;
+          resolve(child);
+        }
         // Only the tail matters (for the error below); a chatty child must not grow it forever.
         if (out.length > 100_000) out = out.slice(-10_000);
       });
@@ -127,6 +138,12 @@ export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promis
     apiPort,
     base: `http://127.0.0.1:${apiPort}/api/v1`,
     startChild,
+    processes: () => [
+      ...stack.services.processes.map((p) => ({ name: p.name, pid: p.pid })),
+      ...children
+        .filter((c) => c.pid !== undefined && c.exitCode === null)
+        .map((c) => ({ name: childNames.get(c)!, pid: c.pid! })),
+    ],
     stop: async () => {
       for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
       await Promise.all(

@@ -21,6 +21,7 @@ import { connectTemporal } from '../lib/temporal';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { floorProbeWorkflow, finishSignal, noopUpdate } from '../workflows/diagnostics';
 import type { LifecycleEvent } from '../lib/schemas/events';
+import { cpuSince, type ProcessRef } from './cpu';
 import {
   createClient,
   latency,
@@ -200,6 +201,8 @@ export interface TurnaroundRow extends Latency {
   sessions: number;
   perSecond: number;
   acceptedP50: number;
+  /** CPU ms per reply by process over the measured interval (bench/cpu.ts), when counted. */
+  cpuMsPerReply?: Record<string, number>;
 }
 
 /**
@@ -208,7 +211,13 @@ export interface TurnaroundRow extends Latency {
  */
 export async function runTurnaround(
   app: BenchApp,
-  opts: { concurrencies: number[]; perSession: number; deadlineAt: number },
+  opts: {
+    concurrencies: number[];
+    perSession: number;
+    deadlineAt: number;
+    /** Processes whose CPU time to count per reply. */
+    processes?: () => ProcessRef[];
+  },
 ): Promise<TurnaroundRow[]> {
   const conv = await openConversations(app);
   const rows: TurnaroundRow[] = [];
@@ -226,7 +235,11 @@ export async function runTurnaround(
 async function turnaroundAt(
   conv: Conversations,
   n: number,
-  { perSession, deadlineAt }: { perSession: number; deadlineAt: number },
+  {
+    perSession,
+    deadlineAt,
+    processes,
+  }: { perSession: number; deadlineAt: number; processes?: () => ProcessRef[] },
 ): Promise<TurnaroundRow> {
   log(`turnaround: ${n} concurrent sessions × ${perSession} messages`);
   const ids: string[] = [];
@@ -236,6 +249,7 @@ async function turnaroundAt(
     );
   const latencies: number[] = [];
   conv.accepted.length = 0;
+  const cpu = processes && cpuSince(processes());
   const started = performance.now();
   await Promise.all(
     ids.map(async (id) => {
@@ -244,12 +258,20 @@ async function turnaroundAt(
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpuMs = cpu?.();
   await Promise.all(ids.map((id) => conv.end(id)));
   return {
     sessions: n,
     ...latency(latencies),
     perSecond: latencies.length / elapsed,
     acceptedP50: latency(conv.accepted).p50,
+    ...(cpuMs && latencies.length
+      ? {
+          cpuMsPerReply: Object.fromEntries(
+            Object.entries(cpuMs).map(([name, total]) => [name, total / latencies.length]),
+          ),
+        }
+      : {}),
   };
 }
 
