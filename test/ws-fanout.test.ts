@@ -98,11 +98,38 @@ describe('WebSocket fan-out and resume', () => {
   });
 
   it('sends session_update frames for lifecycle events', async () => {
-    const id = await activeSession();
+    const created = await rt.http('POST', '/api/v1/sessions', {
+      client_id: await rt.clientId('ws'),
+      persona_id: 'dr_morgan_hayes',
+      duration_minutes: 30,
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.session_id as string;
     const s = await open(apiB.url);
     await s.request('join_session', { session_id: id });
+    const start = await rt.http('POST', `/api/v1/sessions/${id}/start`);
+    expect(start.status).toBe(200);
+    // The spec's session_update example: session_id, status and started_at (plus our extras).
+    const started = await s.next(
+      (f) => f.type === 'session_update' && f.data.event === 'session.started',
+      'the session.started update',
+    );
+    expect(started).toEqual({
+      type: 'session_update',
+      id: expect.stringMatching(/^evt_/),
+      data: expect.objectContaining({
+        session_id: id,
+        status: 'active',
+        started_at: start.body.started_at,
+        seq: expect.any(Number),
+      }),
+    });
     expect((await rt.http('POST', `/api/v1/sessions/${id}/end`)).status).toBe(200);
-    const update = await s.next((f) => f.type === 'session_update', 'session_update');
+    const update = await s.next(
+      (f) => f.type === 'session_update' && f.data.event === 'session.ended',
+      'the session.ended update',
+    );
+    expect(update.data.seq).toBeGreaterThan(started.data.seq);
     expect(update.data).toMatchObject({
       session_id: id,
       status: 'completed',
