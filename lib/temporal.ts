@@ -4,6 +4,7 @@ import {
   defaultGrpcRetryOptions,
   makeGrpcRetryInterceptor,
 } from '@temporalio/client';
+import { setMaxListeners } from 'node:events';
 import type { Config } from './config';
 import {
   payloadCodecFromConfig,
@@ -54,6 +55,9 @@ export async function connectTemporal(
     dataConverter: temporalDataConverter(codec),
   });
   const closing = new AbortController();
+  // Every call in flight listens on this one signal (dozens under load: REST requests, queued
+  // WebSocket frames); Node's default of 10 would warn of a leak that is not one.
+  setMaxListeners(0, closing.signal);
   const inFlight = new Set<Promise<unknown>>();
   return {
     connection,
