@@ -211,6 +211,85 @@ describe('the WebSocket protocol', () => {
     ).toEqual([ack.data.message]);
   });
 
+  it('stores messages sent over the socket and over REST at once in one order, each once', async () => {
+    const { id } = await activeSession();
+    const s = await open();
+    await s.request('join_session', { session_id: id });
+    // Both paths at the same time: the socket's frames are not awaited one by one.
+    const overSocket = Array.from({ length: 4 }, (_, n) =>
+      s.request('send_message', {
+        session_id: id,
+        content: `socket ${n}`,
+        sender_type: 'facilitator',
+      }),
+    );
+    const overRest = Array.from({ length: 4 }, (_, n) =>
+      rt.http('POST', `/api/v1/sessions/${id}/messages`, {
+        content: `rest ${n}`,
+        sender_type: 'facilitator',
+      }),
+    );
+    const acks = await Promise.all(overSocket);
+    const posted = await Promise.all(overRest);
+    expect(acks.map((a) => a.type)).toEqual(['ack', 'ack', 'ack', 'ack']);
+    expect(posted.map((p) => p.status)).toEqual([201, 201, 201, 201]);
+    const socketIds = acks.map((a) => a.data.message.id as string);
+    const sent = new Set([...socketIds, ...posted.map((p) => p.body.id as string)]);
+
+    await waitFor('every message on the socket', () =>
+      [...sent].every((m) => s.messages().some((f) => f.data.message.id === m)),
+    );
+    const streamed = s
+      .messages()
+      .filter((f) => sent.has(f.data.message.id))
+      .map((f) => f.data.message.id as string);
+    const listed = await rt.http('GET', `/api/v1/sessions/${id}/messages?limit=100`);
+    const stored = listed.body.messages
+      .map((m: { id: string }) => m.id)
+      .filter((m: string) => sent.has(m));
+    // One order whichever path a message took: the transcript's is the stream's, each once.
+    expect(stored).toEqual(streamed);
+    expect(stored).toHaveLength(8);
+    // A socket's own messages keep the order it sent them in.
+    expect(stored.filter((m: string) => socketIds.includes(m))).toEqual(socketIds);
+  });
+
+  it('answers a flood of frames it cannot queue with rate_limited, and every frame once', async () => {
+    const { id } = await activeSession();
+    const s = await open();
+    await s.request('join_session', { session_id: id });
+    // Sent at once, each a Temporal Update handled in turn: far more than the 64 a socket may
+    // have waiting.
+    const requestIds = Array.from({ length: 150 }, (_, n) => `flood_${n}`);
+    for (const [n, requestId] of requestIds.entries()) {
+      s.send({
+        type: 'send_message',
+        id: requestId,
+        data: { session_id: id, content: `flood ${n}`, sender_type: 'facilitator' },
+      });
+    }
+    const replies = await Promise.all(requestIds.map((r) => s.replyTo(r)));
+    const limited = replies.filter((f) => f.type === 'error');
+    expect(limited.length).toBeGreaterThan(0);
+    for (const f of limited) {
+      expect(f.data).toMatchObject({ code: 'rate_limited', message: expect.any(String) });
+    }
+    // One reply per frame, nothing else for them, and the socket stays open and joined.
+    expect(s.frames.filter((f) => requestIds.includes(f.data?.request_id as string))).toHaveLength(
+      150,
+    );
+    expect(s.closed).toBeUndefined();
+    const accepted = replies.filter((f) => f.type === 'ack').map((f) => f.data.message.id);
+    const stored: { id: string; content: string }[] = [];
+    for (let page = 1; ; page++) {
+      const res = await rt.http('GET', `/api/v1/sessions/${id}/messages?limit=100&page=${page}`);
+      stored.push(...res.body.messages);
+      if (res.body.messages.length < 100) break;
+    }
+    const flood = stored.filter((m) => m.content.startsWith('flood '));
+    expect(flood.map((m) => m.id)).toEqual(accepted);
+  });
+
   it('answers a message for a session that is over with an error frame', async () => {
     const { id } = await activeSession();
     expect((await rt.http('POST', `/api/v1/sessions/${id}/end`)).status).toBe(200);
