@@ -343,6 +343,26 @@ describe('the WebSocket protocol', () => {
     );
   });
 
+  it('closes only the socket that sends a frame far past the limit, with 1009', async () => {
+    const { id } = await activeSession();
+    const flooder = await open();
+    const bystander = await open();
+    await flooder.request('join_session', { session_id: id });
+    await bystander.request('join_session', { session_id: id });
+    // Past 16 × max_frame_bytes the frame is not even read: the socket is closed as too big.
+    flooder.send({ type: 'send_message', id: 'huge', data: { content: 'x'.repeat(40_000) } });
+    expect((await flooder.waitClosed('the flooding socket to close')).code).toBe(1009);
+    const posted = await rt.http('POST', `/api/v1/sessions/${id}/messages`, {
+      content: 'the others carry on',
+      sender_type: 'persona',
+    });
+    await bystander.next(
+      (f) => f.type === 'new_message' && f.data.message.id === posted.body.id,
+      'a live message on the other socket',
+    );
+    expect(bystander.closed).toBeUndefined();
+  });
+
   it('relays typing indicators to the other sockets of the session and stores nothing', async () => {
     const { id, client } = await activeSession();
     const a = await open();
