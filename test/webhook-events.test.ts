@@ -138,6 +138,19 @@ describe('webhooks for real lifecycle events', () => {
       'session.scheduled',
       'session.cancelled',
     ]);
+    // The spec's "Webhook Payload Example", field by field.
+    const ended = receiver.received.find((r) => r.event === 'session.ended');
+    expect(ended?.body).toEqual({
+      event: 'session.ended',
+      timestamp: expect.stringMatching(/Z$/),
+      data: expect.objectContaining({
+        session_id: held,
+        client_id: clientId,
+        persona_id: 'dr_morgan_hayes',
+        started_at: expect.stringMatching(/Z$/),
+        ended_at: expect.stringMatching(/Z$/),
+      }),
+    });
     const clientCreated = receiver.received.find((r) => r.event === 'client.created');
     expect(clientCreated?.body.data).toMatchObject({ client_id: clientId });
   });
