@@ -15,6 +15,7 @@ import { FieldCrypto } from '../lib/crypto/fields';
 import { payloadCodecFromConfig, temporalDataConverter } from '../lib/crypto/payload-codec';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
 import { workerMetrics } from './metrics';
+import { buildWorkflowBundleApart } from './workflow-bundle';
 
 export interface RunningWorker {
   identity: string;
@@ -45,7 +46,7 @@ export interface PoolDefinition {
 }
 
 export interface StartOptions {
-  /** A prebuilt workflow bundle (tests build it once); otherwise the worker bundles workflows/. */
+  /** A prebuilt workflow bundle (tests build it once); otherwise a child process bundles workflows/. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
 }
@@ -81,7 +82,7 @@ export async function startPool(
       ? {}
       : opts.workflowBundle
         ? { workflowBundle: opts.workflowBundle }
-        : { workflowsPath: require.resolve('../workflows') };
+        : { workflowBundle: await buildWorkflowBundleApart() };
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
