@@ -11,7 +11,7 @@
  * The results are rewritten after every step, so a stopped run leaves what it had measured.
  * Loopback only.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,8 @@ const GRACE_MS = 120_000;
 const RESULTS = path.join(ROOT, 'bench', 'results');
 const JSON_FILE = path.join(RESULTS, 'latest.json');
 const SVG_FILE = path.join(RESULTS, 'latency-vs-load.svg');
+/** Hand-written: profiling findings and before/after figures, appended to BENCHMARKS.md. */
+const CHANGES_FILE = path.join(ROOT, 'bench', 'changes.md');
 
 interface Options {
   quick: boolean;
@@ -79,7 +81,8 @@ function writeResults(run: RunRecord, output: string): string[] {
     writeFileSync(SVG_FILE, latencyVsLoadSvg(curve, run.floors.update.p50, caption));
     plot = path.relative(path.dirname(output), SVG_FILE);
   }
-  writeFileSync(output, renderMarkdown(run, plot));
+  const changes = existsSync(CHANGES_FILE) ? readFileSync(CHANGES_FILE, 'utf8') : undefined;
+  writeFileSync(output, renderMarkdown(run, plot, changes));
   return [output, JSON_FILE, ...(plot ? [SVG_FILE] : [])];
 }
 

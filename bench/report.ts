@@ -111,7 +111,11 @@ function floorsSection(f: Floors): string[] {
   });
 }
 
-export function renderMarkdown(run: RunRecord, plotPath?: string): string {
+/**
+ * `appendix`: hand-written Markdown kept in bench/changes.md — what profiling found and the
+ * before/after figures of the changes it led to, which one run cannot measure by itself.
+ */
+export function renderMarkdown(run: RunRecord, plotPath?: string, appendix?: string): string {
   const m = run.machine;
   const out: string[] = ['# Benchmarks', ''];
   if (run.quick) {
@@ -146,5 +150,6 @@ export function renderMarkdown(run: RunRecord, plotPath?: string): string {
     if (s.seconds !== undefined) out.push(`- took ${s.seconds.toFixed(0)} s`);
     out.push('');
   }
+  if (appendix) out.push(appendix.trim(), '');
   return out.join('\n');
 }

@@ -75,8 +75,23 @@ const INTENSIFIERS = new Set(
 const SOFTENERS = new Set(
   'bit, little, slightly, somewhat, mildly, kind, sort, kinda, fairly'.split(', '),
 );
+/** A phrase split into words once, here, rather than on every search. */
+interface Phrase {
+  text: string;
+  words: readonly string[];
+}
+const phrase = (text: string): Phrase => ({ text, words: text.split(' ') });
+
 /** Said anywhere in the clause, these make a feeling persistent, as the scales ask ("nearly every day"). */
-const PERSISTENT = ['all the time', 'every day', 'every night', 'constantly', 'nonstop', 'always'];
+const PERSISTENT = [
+  'all the time',
+  'every day',
+  'every night',
+  'constantly',
+  'nonstop',
+  'always',
+].map((p) => phrase(p));
+const NO_LONGER = phrase('no longer');
 
 /** Each topic with how it reads after "feeling X …" and the words that raise it. */
 const TOPICS = {
@@ -107,7 +122,10 @@ export const topicPhrase = (topic: Topic): string => TOPICS[topic][0];
 const list = (words: string) => words.split(', ');
 const EMOTION_LIST = (Object.keys(EMOTION_WORDS) as Emotion[]).map(
   (e) =>
-    [e, EMOTION_WORDS[e].flatMap((tier, i) => list(tier).map((p) => [p, i] as const))] as const,
+    [
+      e,
+      EMOTION_WORDS[e].flatMap((tier, i) => list(tier).map((p) => [phrase(p), i] as const)),
+    ] as const,
 );
 const TOPIC_LIST = (Object.keys(TOPICS) as Topic[]).map((t) => [t, list(TOPICS[t][1])] as const);
 
@@ -116,14 +134,25 @@ const NEGATION_WINDOW = 3;
 const ABOUT_ME =
   /\b(are you (really |actually )?(a |an )?(real|human|person|bot|robot|ai|machine|computer)|(am i|is this) (talking|speaking|chatting) (to|with) (a |an )?(real|human|person|bot|robot|ai|machine|computer)|is this (a |an )?(real person|human|bot|robot|ai))\b/;
 
+/**
+ * A clause's lowercased word tokens, with the set of them: a phrase whose first word is not in
+ * the set is passed over without a scan (the lexicons hold hundreds of phrases; a message has a
+ * few dozen words).
+ */
+interface Clause {
+  tokens: string[];
+  words: Set<string>;
+}
+
 /** Clauses of lowercased word tokens; a clause break ends a negation's reach. */
-function clauses(text: string): string[][] {
+function clauses(text: string): Clause[] {
   return text
     .toLowerCase()
     .replace(/[’‘]/g, "'")
     .split(/[.,;:!?\n]+|\bbut\b/)
     .map((c) => c.match(/[a-z0-9']+/g) ?? [])
-    .filter((c) => c.length > 0);
+    .filter((c) => c.length > 0)
+    .map((tokens) => ({ tokens, words: new Set(tokens) }));
 }
 
 // "can't stop worrying" affirms the worry, so a negator before stop/help does not count.
@@ -131,8 +160,9 @@ const negates = (tokens: string[], i: number) =>
   (NEGATORS.has(tokens[i]!) || tokens[i]!.endsWith("n't")) &&
   !/^(stop|help)/.test(tokens[i + 1] ?? '');
 
-function findPhrase(tokens: string[], phrase: string): number {
-  const words = phrase.split(' ');
+/** Where the phrase first starts in the clause, or -1. */
+function findPhrase({ tokens, words: present }: Clause, { words }: Phrase): number {
+  if (!present.has(words[0]!)) return -1;
   for (let i = 0; i + words.length <= tokens.length; i++) {
     if (words.every((w, j) => tokens[i + j] === w)) return i;
   }
@@ -161,14 +191,16 @@ export function readEmotions(text: string): EmotionReading[] {
     const had = found.get(reading.emotion);
     if (!had || reading.intensity > had.intensity) found.set(reading.emotion, reading);
   };
-  for (const tokens of clauses(text)) {
-    const lapsed = tokens.includes('anymore') || findPhrase(tokens, 'no longer') >= 0;
-    const persistent = PERSISTENT.some((p) => findPhrase(tokens, p) >= 0);
+  for (const clause of clauses(text)) {
+    const { tokens } = clause;
+    const lapsed = clause.words.has('anymore') || findPhrase(clause, NO_LONGER) >= 0;
+    const persistent = PERSISTENT.some((p) => findPhrase(clause, p) >= 0);
     for (const [emotion, phrases] of EMOTION_LIST) {
       let best: EmotionReading | undefined;
       let denied = false;
-      for (const [phrase, tier] of phrases) {
-        const at = findPhrase(tokens, phrase);
+      for (const [p, tier] of phrases) {
+        const at = findPhrase(clause, p);
+        const phrase = p.text;
         if (at < 0) continue;
         let negated = false;
         for (let i = Math.max(0, at - NEGATION_WINDOW); i < at; i++) negated ||= negates(tokens, i);
@@ -218,7 +250,7 @@ export function distressOf(readings: readonly EmotionReading[]): {
 }
 
 export function detectTopics(text: string): Topic[] {
-  const tokens = new Set(clauses(text).flat());
+  const tokens = new Set(clauses(text).flatMap((c) => c.tokens));
   return TOPIC_LIST.filter(([, words]) => words.some((w) => tokens.has(w))).map(([topic]) => topic);
 }
 
@@ -332,16 +364,17 @@ const COPING = {
 export type CopingStrategy = keyof typeof COPING;
 export const copingPhrase = (strategy: CopingStrategy): string => COPING[strategy][0];
 const COPING_LIST = (Object.keys(COPING) as CopingStrategy[]).map(
-  (s) => [s, list(COPING[s][1])] as const,
+  (s) => [s, list(COPING[s][1]).map((p) => phrase(p))] as const,
 );
 
 /** The coping techniques a message says were used; "didn't try breathing" does not count. */
 export function detectCoping(text: string): CopingStrategy[] {
   const found = new Set<CopingStrategy>();
-  for (const tokens of clauses(text)) {
+  for (const clause of clauses(text)) {
+    const { tokens } = clause;
     for (const [strategy, phrases] of COPING_LIST) {
-      for (const phrase of phrases) {
-        const at = findPhrase(tokens, phrase);
+      for (const p of phrases) {
+        const at = findPhrase(clause, p);
         if (at < 0) continue;
         let negated = false;
         for (let i = Math.max(0, at - NEGATION_WINDOW); i < at; i++) negated ||= negates(tokens, i);
