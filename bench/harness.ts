@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { loadConfig, type Config } from '../lib/config';
@@ -73,6 +75,10 @@ export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promis
   });
   const children: ChildProcess[] = [];
   const childNames = new Map<ChildProcess, string>();
+  // Every child's output is kept, so an error a benchmark saw (a 500, a crash) can be traced to
+  // its cause after the throw-away stack is gone.
+  const logDir = mkdtempSync(path.join(os.tmpdir(), 'smartsteps-bench-logs-'));
+  log(`app logs in ${logDir}`);
   const apiPort = await freePort();
   const env = {
     ...process.env,
@@ -112,7 +118,13 @@ export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promis
         },
       );
       children.push(child);
-      childNames.set(child, file.replace(/\.ts$/, ''));
+      const name = file.replace(/\.ts$/, '');
+      childNames.set(child, name);
+      const logFile = createWriteStream(
+        path.join(logDir, `${name.replace(/\//g, '-')}-${child.pid ?? 'x'}.log`),
+      );
+      child.stdout.pipe(logFile);
+      child.stderr.pipe(logFile);
       let out = '';
       let isReady = false;
       child.stdout.on('data', (d: Buffer) => {
