@@ -293,6 +293,14 @@ export const configSchema = z.object({
         .describe(
           'A session workflow continues as new after this many history events; unset, when Temporal suggests it.',
         ),
+      create_timeout_seconds: z.coerce
+        .number()
+        .min(1)
+        .max(300)
+        .default(30)
+        .describe(
+          'Longest the API waits for a new session to be stored by its workflow; past it, the start is undone and the caller gets a 503 to retry.',
+        ),
     })
     .prefault({}),
   nats: z

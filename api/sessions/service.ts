@@ -7,6 +7,7 @@ import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   isGrpcServiceError,
   type Client,
 } from '@temporalio/client';
@@ -180,11 +181,33 @@ export class SessionService {
       args: [{ spec, options: this.workflowOptions() }],
       workflowIdConflictPolicy: 'FAIL',
     });
-    return this.call(spec.session_id, () =>
-      this.temporal.workflow.executeUpdateWithStart(sessionCreatedUpdate, {
-        startWorkflowOperation: startOperation,
-      }),
-    );
+    const deadline = Date.now() + this.config.temporal.create_timeout_seconds * 1000;
+    try {
+      return await this.call(spec.session_id, () =>
+        this.temporal.connection.withDeadline(deadline, () =>
+          this.temporal.workflow.executeUpdateWithStart(sessionCreatedUpdate, {
+            startWorkflowOperation: startOperation,
+          }),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof ServiceUnavailableError) await this.undoStart(spec.session_id);
+      throw err;
+    }
+  }
+
+  /**
+   * A create the caller is told failed must not leave a session behind: a workflow the server
+   * started but that stored nothing yet (its worker busy or away) would otherwise store itself
+   * later, and start at its time, unknown to the caller, who retries with a new session.
+   * Terminated, it never runs. One already stored is left alone: it is what the caller asked for.
+   */
+  private async undoStart(sessionId: string): Promise<void> {
+    if (await this.sessions.findOne({ _id: sessionId }, { projection: { _id: 1 } })) return;
+    await this.temporal.workflow
+      .getHandle(workflowIdFor(sessionId))
+      .terminate('not stored within temporal.create_timeout_seconds; the create was answered 503')
+      .catch(() => undefined);
   }
 
   workflowOptions(): SessionWorkflowOptions {
@@ -476,6 +499,13 @@ export class SessionService {
       }
       if (isGrpcServiceError(err) || (err instanceof Error && err.name === 'ServiceError')) {
         throw new ServiceUnavailableError('The session runtime is unavailable; retry shortly');
+      }
+      // Temporal did not answer within the call's deadline (a busy or absent worker), or the
+      // server is closing: the request can be retried, it did not fail on its merits.
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        throw new ServiceUnavailableError(
+          'The session runtime did not answer in time; retry shortly',
+        );
       }
       throw err;
     }
