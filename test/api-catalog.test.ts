@@ -1,4 +1,6 @@
+import { COLLECTIONS } from '../lib/store/collections';
 import { startRuntime, type Runtime } from './helpers/runtime';
+import { waitFor } from './helpers/stack';
 
 describe('personas and session listing over REST', () => {
   let rt: Runtime;
@@ -89,5 +91,97 @@ describe('personas and session listing over REST', () => {
     const bad = await rt.http('GET', '/api/v1/sessions?status=active,sleeping');
     expect(bad.status).toBe(422);
     expect(bad.body.error.details.field).toMatch(/^status/);
+  });
+
+  it('filters sessions by persona and by a creation-time range, bounds in their own second included', async () => {
+    const client = await rt.newClient();
+    const book = async (persona_id: string) =>
+      (await rt.http('POST', '/api/v1/sessions', { client_id: client, persona_id })).body
+        .session_id as string;
+    const early = await book('dr_morgan_hayes');
+    const late = await book('dr_alex_rivera');
+    // Creation times the test chooses: one half a second into 09:00:00, one at 09:00:02.
+    const sessions = rt.api.connections.store.db.collection(COLLECTIONS.sessions);
+    await sessions.updateOne(
+      { _id: early as never },
+      { $set: { created_at: '2030-02-01T09:00:00.500Z' } },
+    );
+    await sessions.updateOne(
+      { _id: late as never },
+      { $set: { created_at: '2030-02-01T09:00:02.000Z' } },
+    );
+    const ids = async (query: string) => {
+      const res = await rt.http('GET', `/api/v1/sessions?client_id=${client}&${query}`);
+      expect(res.status).toBe(200);
+      return (res.body.sessions as { session_id: string }[]).map((s) => s.session_id);
+    };
+    expect(await ids('persona_id=dr_alex_rivera')).toEqual([late]);
+    expect(await ids('from=2030-02-01T09:00:00Z')).toEqual([late, early]);
+    expect(await ids('to=2030-02-01T09:00:00Z')).toEqual([]);
+    expect(await ids('to=2030-02-01T09:00:01Z')).toEqual([early]);
+    expect(await ids(`from=${encodeURIComponent('2030-02-01T10:00:01+01:00')}`)).toEqual([late]);
+    expect(await ids('from=2030-02-01T09:00:00.5Z&to=2030-02-01T09:00:02Z')).toEqual([late, early]);
+    const bad = await rt.http('GET', '/api/v1/sessions?from=yesterday');
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details).toMatchObject({ field: 'from' });
+  });
+
+  it("pages a session's messages in order, and gives those after `since`", async () => {
+    const res = await rt.http('POST', '/api/v1/sessions', {
+      client_id: await rt.newClient(),
+      persona_id: 'dr_morgan_hayes',
+    });
+    const id = res.body.session_id as string;
+    expect((await rt.http('POST', `/api/v1/sessions/${id}/start`)).status).toBe(200);
+    await waitFor('the persona’s opening', async () => {
+      const opened = await rt.http('GET', `/api/v1/sessions/${id}/messages`);
+      return opened.body.pagination.total === 1 || undefined;
+    });
+    // Persona and facilitator lines get no reply, so the transcript holds exactly these four.
+    for (const [sender_type, content] of [
+      ['persona', 'How has the week been?'],
+      ['facilitator', 'Checking in.'],
+      ['persona', 'Shall we begin?'],
+    ]) {
+      const sent = await rt.http('POST', `/api/v1/sessions/${id}/messages`, {
+        content,
+        sender_type,
+      });
+      expect(sent.status).toBe(201);
+    }
+    const all = await rt.http('GET', `/api/v1/sessions/${id}/messages`);
+    expect(all.body.pagination).toEqual({ total: 4, page: 1, page_size: 50, pages: 1 });
+    const order = (all.body.messages as { id: string }[]).map((m) => m.id);
+    expect(all.body.messages.slice(1).map((m: { content: string }) => m.content)).toEqual([
+      'How has the week been?',
+      'Checking in.',
+      'Shall we begin?',
+    ]);
+    const page = async (query: string) => {
+      const got = await rt.http('GET', `/api/v1/sessions/${id}/messages?${query}`);
+      expect(got.status).toBe(200);
+      return got.body as { messages: { id: string }[]; pagination: unknown };
+    };
+    const p1 = await page('limit=3&page=1');
+    const p2 = await page('limit=3&page=2');
+    expect(p2.pagination).toEqual({ total: 4, page: 2, page_size: 3, pages: 2 });
+    expect([...p1.messages, ...p2.messages].map((m) => m.id)).toEqual(order);
+
+    // Times the test chooses, the second half a second into the bound's own second.
+    const messages = rt.api.connections.store.db.collection(COLLECTIONS.messages);
+    const times = [
+      '2030-03-01T10:00:00.000Z',
+      '2030-03-01T10:00:00.500Z',
+      '2030-03-01T10:00:01.000Z',
+      '2030-03-01T10:00:01.250Z',
+    ];
+    for (const [i, messageId] of order.entries()) {
+      await messages.updateOne({ _id: messageId as never }, { $set: { timestamp: times[i] } });
+    }
+    const since = async (bound: string) =>
+      (await page(`since=${encodeURIComponent(bound)}`)).messages.map((m) => m.id);
+    expect(await since('2030-03-01T10:00:00Z')).toEqual(order.slice(1));
+    expect(await since('2030-03-01T11:00:01+01:00')).toEqual(order.slice(3));
+    expect(await since('2030-03-01T10:00:01.25Z')).toEqual([]);
   });
 });

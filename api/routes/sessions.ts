@@ -14,7 +14,7 @@ import {
   sendMessageRequestSchema,
   type Session,
 } from '../../lib/schemas/session';
-import { isoDateTime, isoDateTimeInput, paginationSchema } from '../../lib/schemas/common';
+import { isoDateTime, paginationSchema, timeBoundInput } from '../../lib/schemas/common';
 
 export const sessionIdParams = z.object({
   id: z
@@ -37,13 +37,13 @@ const listSessionsQuery = z.object({
     .pipe(z.array(sessionStatusSchema))
     .optional()
     .describe('Comma-separated statuses, e.g. `active,completed`'),
-  from: isoDateTimeInput.optional().describe('Created at or after (ISO 8601)'),
-  to: isoDateTimeInput.optional().describe('Created at or before (ISO 8601)'),
+  from: timeBoundInput.optional().describe('Created at or after (ISO 8601)'),
+  to: timeBoundInput.optional().describe('Created at or before (ISO 8601)'),
   ...pageQuery(),
 });
 
 const listMessagesQuery = z.object({
-  since: isoDateTimeInput.optional().describe('Only messages after this time (ISO 8601)'),
+  since: timeBoundInput.optional().describe('Only messages after this time (ISO 8601)'),
   ...pageQuery(50),
 });
 

@@ -6,6 +6,16 @@ export const isoDateTime = z.iso.datetime({ offset: false });
 /** Request times: any ISO 8601 offset is accepted and normalised to UTC with `Z`. */
 export const isoDateTimeInput = z.iso.datetime({ offset: true }).transform((v) => toIsoUtc(v));
 
+/**
+ * A bound compared with stored timestamps (`created_at`, a message's `timestamp`). MongoDB
+ * compares those as strings, and they are stored as `toISOString()` writes them, always with
+ * milliseconds; a bound without them would sort after every time in its own second
+ * (`…:00Z` > `…:00.500Z`), so it takes exactly that form.
+ */
+export const timeBoundInput = z.iso
+  .datetime({ offset: true })
+  .transform((v) => new Date(v).toISOString());
+
 export const metadataSchema = z.record(z.string(), z.unknown());
 
 export const paginationSchema = z.object({
