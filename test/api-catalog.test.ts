@@ -41,6 +41,16 @@ describe('personas and session listing over REST', () => {
     });
     expect(one.body).not.toHaveProperty('version');
 
+    // Paged like every list; by default one page holds the whole catalogue.
+    const total = list.body.personas.length as number;
+    expect(list.body.pagination).toEqual({ total, page: 1, page_size: 100, pages: 1 });
+    const pageOf = async (page: number) =>
+      (await rt.http('GET', `/api/v1/personas?limit=2&page=${page}`)).body;
+    const first = await pageOf(1);
+    expect(first.pagination).toEqual({ total, page: 1, page_size: 2, pages: Math.ceil(total / 2) });
+    const second = await pageOf(2);
+    expect([...first.personas, ...second.personas]).toEqual(list.body.personas.slice(0, 4));
+
     const missing = await rt.http('GET', '/api/v1/personas/dr_nobody');
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('resource_not_found');

@@ -10,6 +10,14 @@ import {
   type Persona,
 } from '../../personas/schema';
 import { route, type AnyRoute } from '../routing/route';
+import { pageQuery, pagination } from '../pagination';
+import { paginationSchema } from '../../lib/schemas/common';
+
+/**
+ * Paged like every list (the spec: all list endpoints take `page` and `limit`), though a
+ * catalogue is small: by default one page holds all of any realistic one.
+ */
+const listQuery = z.object({ ...pageQuery(100) });
 
 const personaIdParams = z.object({
   id: z
@@ -46,14 +54,23 @@ export function personaRoutes(personas: PersonaCatalog): AnyRoute[] {
       summary: 'The personas sessions can be held with (built-in and custom)',
       tag,
       auth: 'personas:read',
+      query: listQuery,
       responses: {
         200: {
-          description: 'Every persona',
-          schema: z.object({ personas: z.array(personaSummarySchema) }),
+          description: 'A page of personas, by id',
+          schema: z.object({
+            personas: z.array(personaSummarySchema),
+            pagination: paginationSchema,
+          }),
         },
       },
-      handler: async (ctx) => {
-        ctx.body = { personas: (await personas.list()).map(toPersonaSummary) };
+      handler: async (ctx, { query }) => {
+        const all = await personas.list();
+        const start = (query.page - 1) * query.limit;
+        ctx.body = {
+          personas: all.slice(start, start + query.limit).map(toPersonaSummary),
+          pagination: pagination(all.length, query.page, query.limit),
+        };
       },
     }),
     route({
