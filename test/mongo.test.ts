@@ -63,10 +63,10 @@ describe('MongoDB wire server (FerretDB on SQLite)', () => {
     const db = store.client.db(`${config.storage.connection.database}_indexes`);
     await ensureIndexes(db);
     // Filters of GET /sessions, /clients, /session-series, /webhooks and a session's messages;
-    // owner_id is the facilitator's own-records filter.
+    // owner_id is the facilitator's own-records filter, search_index what a client search matches.
     const filters: Record<string, string[]> = {
       [COLLECTIONS.sessions]: ['client_id', 'persona_id', 'status', 'owner_id', 'created_at'],
-      [COLLECTIONS.clients]: ['owner_id', 'created_at'],
+      [COLLECTIONS.clients]: ['owner_id', 'created_at', 'search_index'],
       [COLLECTIONS.series]: ['client_id', 'owner_id', 'created_at'],
       [COLLECTIONS.webhooks]: ['owner_id', 'created_at'],
       [COLLECTIONS.messages]: ['session_id'],

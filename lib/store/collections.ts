@@ -135,6 +135,8 @@ export const INDEXES: Record<string, IndexDescription[]> = {
   [COLLECTIONS.clients]: [
     { key: { created_at: -1 }, name: 'created' },
     { key: { owner_id: 1, created_at: -1 }, name: 'owner_created' },
+    // `search` matches blind-index tokens (the names themselves are encrypted): multikey.
+    { key: { search_index: 1 }, name: 'search' },
   ],
   [COLLECTIONS.series]: [
     { key: { created_at: -1 }, name: 'created' },
