@@ -133,6 +133,15 @@ describe('OpenAPI document and API docs', () => {
     });
   });
 
+  it('marks deprecated operations as such', () => {
+    const clientPath = doc.paths['/api/v1/clients/{id}'] as Record<
+      string,
+      { deprecated?: boolean }
+    >;
+    expect(clientPath.put!.deprecated).toBe(true);
+    expect(clientPath.patch!.deprecated).toBeUndefined();
+  });
+
   it('is written to a file by `smart-steps gen-openapi --output`', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'openapi-')), 'api', 'openapi.json');
     const bin = path.join(__dirname, '..', 'bin', 'smart-steps.js');

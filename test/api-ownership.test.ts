@@ -44,11 +44,13 @@ describe('Facilitators see only their own clients, sessions and webhooks', () =>
     const attempts: [string, string, unknown?][] = [
       ['GET', `/api/v1/clients/${clientId}`],
       ['PATCH', `/api/v1/clients/${clientId}`, { phone: '+1 555 0199' }],
+      ['PUT', `/api/v1/clients/${clientId}`, { phone: '+1 555 0199' }],
       ['DELETE', `/api/v1/clients/${clientId}`],
       ['POST', `/api/v1/clients/${clientId}/analyze/progress`, {}],
       ['GET', `/api/v1/sessions/${sessionId}`],
       ['GET', `/api/v1/sessions/${sessionId}/messages`],
       ['POST', `/api/v1/sessions/${sessionId}/start`],
+      ['POST', `/api/v1/sessions/${sessionId}/end`],
       ['POST', `/api/v1/sessions/${sessionId}/cancel`],
       ['POST', `/api/v1/sessions/${sessionId}/notes`, { content: 'Not my session' }],
       ['POST', `/api/v1/sessions/${sessionId}/messages`, { content: 'Hello?' }],

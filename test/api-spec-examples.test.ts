@@ -22,6 +22,20 @@ function missingFromSpec(actual: unknown, example: unknown, at = '$'): string[] 
   return [];
 }
 
+/** A session list against the spec's: each session against the spec's one of the same status. */
+function listedAsInSpec(actual: { sessions: { status: string }[]; pagination: unknown }): string[] {
+  const { sessions, pagination } = SPEC.listSessions.response;
+  return [
+    ...missingFromSpec(actual.pagination, pagination, '$.pagination'),
+    ...actual.sessions.flatMap((s, i) => {
+      const example = sessions.find((e) => e.status === s.status);
+      return example
+        ? missingFromSpec(s, example, `$.sessions[${i}]`)
+        : [`$.sessions[${i}]: status ${s.status} has no example in the spec`];
+    }),
+  ];
+}
+
 describe("the spec's examples, sent as written", () => {
   let rt: Runtime;
   beforeAll(async () => {
@@ -74,7 +88,7 @@ describe("the spec's examples, sent as written", () => {
       'GET',
       `/api/v1/sessions?client_id=${clientId}&status=scheduled,completed&limit=10&page=1`,
     );
-    expect(missingFromSpec(list.body, SPEC.listSessions.response)).toEqual([]);
+    expect(listedAsInSpec(list.body)).toEqual([]);
 
     const started = await http('POST', `/api/v1/sessions/${id}/start`);
     expect(started.status).toBe(200);
@@ -87,9 +101,12 @@ describe("the spec's examples, sent as written", () => {
     await http('POST', `/api/v1/sessions/${id}/messages`, {
       content: "I've been feeling a bit stressed about work and anxious before meetings.",
     });
-    await http('POST', `/api/v1/sessions/${id}/notes`, {
+    const note = await http('POST', `/api/v1/sessions/${id}/notes`, {
       content: 'Client appeared more relaxed than last session.',
     });
+    expect(note.status).toBe(201);
+    expect(missingFromSpec(note.body, SPEC.getSession.response.facilitator_notes[0])).toEqual([]);
+    expect(note.body.author).toBe(user.email);
 
     const summary = await http('POST', `/api/v1/sessions/${id}/analyze/summary`);
     expect(summary.status).toBe(200);
@@ -105,6 +122,20 @@ describe("the spec's examples, sent as written", () => {
       return res.body.summary ? res : undefined;
     });
     expect(missingFromSpec(details.body, SPEC.getSession.response)).toEqual([]);
+
+    // The spec's own list query, now that one session is completed and the other scheduled.
+    const completed = await http(
+      'GET',
+      `/api/v1/sessions?client_id=${clientId}&status=active,completed&limit=10&page=1`,
+    );
+    expect(completed.body.sessions).toHaveLength(1);
+    expect(listedAsInSpec(completed.body)).toEqual([]);
+    const both = await http('GET', `/api/v1/sessions?client_id=${clientId}&limit=10&page=1`);
+    expect(both.body.sessions.map((s: { status: string }) => s.status).sort()).toEqual([
+      'completed',
+      'scheduled',
+    ]);
+    expect(listedAsInSpec(both.body)).toEqual([]);
 
     const clientDetails = await http('GET', `/api/v1/clients/${clientId}`);
     expect(missingFromSpec(clientDetails.body, SPEC.getClient.response)).toEqual([]);
