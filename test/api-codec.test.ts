@@ -73,6 +73,7 @@ describe('the Temporal codec endpoint', () => {
     expect(anonymous.body.error).toEqual({
       code: 'authentication_error',
       message: expect.any(String),
+      details: {},
       request_id: expect.stringMatching(/^req_/),
     });
     const refused = await facilitator.http('POST', '/codec/decode', { payloads: [plain] });

@@ -203,7 +203,7 @@ describe('API edge behaviour', () => {
         error: {
           code,
           message: expect.stringMatching(/\S/),
-          ...(res.body.error.details ? { details: expect.any(Object) } : {}),
+          details: expect.any(Object),
           request_id: res.headers.get('x-request-id'),
         },
       });
@@ -226,6 +226,7 @@ describe('API edge behaviour', () => {
       error: {
         code: 'internal_error',
         message: 'An internal error occurred',
+        details: {},
         request_id: 'fault-1',
       },
     });

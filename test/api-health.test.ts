@@ -51,6 +51,7 @@ describe('API health and error envelope', () => {
       error: {
         code: 'resource_not_found',
         message: 'No route for GET /api/v1/nothing-here',
+        details: {},
         request_id: 'trace-123',
       },
     });

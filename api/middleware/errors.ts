@@ -7,7 +7,8 @@ export interface ErrorEnvelope {
   error: {
     code: string;
     message: string;
-    details?: Record<string, unknown>;
+    /** Always present, empty when there is nothing to add: the spec's envelope has it. */
+    details: Record<string, unknown>;
     request_id: string;
   };
 }
@@ -66,7 +67,7 @@ export function envelope(
   requestId: string,
   details?: Record<string, unknown>,
 ): ErrorEnvelope {
-  return { error: { code, message, ...(details ? { details } : {}), request_id: requestId } };
+  return { error: { code, message, details: details ?? {}, request_id: requestId } };
 }
 
 const HTTP_CODES: Record<number, string> = {

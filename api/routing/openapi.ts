@@ -30,7 +30,9 @@ export const errorEnvelopeSchema = z
     error: z.object({
       code: z.string().meta({ example: 'validation_error' }),
       message: z.string(),
-      details: z.record(z.string(), z.unknown()).optional(),
+      details: z
+        .record(z.string(), z.unknown())
+        .meta({ description: 'What went wrong where, e.g. `field` and `reason`; may be empty' }),
       request_id: z.string(),
     }),
   })
