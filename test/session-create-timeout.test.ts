@@ -30,6 +30,7 @@ describe('creating a session while no session worker takes the work', () => {
       error: {
         code: 'service_unavailable',
         message: expect.stringMatching(/retry/),
+        details: {},
         request_id: expect.stringMatching(/^req_/),
       },
     });
