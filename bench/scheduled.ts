@@ -25,7 +25,6 @@
  * `runScheduledBench` expects a fresh stack with no app processes on it: it starts the API and
  * the session and persona workers itself, since the worker's cache setting is part of the test.
  */
-import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
@@ -45,6 +44,7 @@ import {
   startBenchStack,
   type BenchStack,
 } from './harness';
+import { sampleMemory, type ProcessSample } from './process-sampler';
 
 export interface ScheduledOptions {
   sessions: number;
@@ -157,63 +157,7 @@ async function pool(
   );
 }
 
-/** A value of the Prometheus text format, summed over its label sets; undefined when absent. */
-function metric(text: string, name: string): number | undefined {
-  let sum: number | undefined;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m && m[1] === name) sum = (sum ?? 0) + Number(m[2]);
-  }
-  return sum;
-}
-
-interface MemorySample {
-  at: number;
-  rssMb: number;
-  heapMb?: number;
-  stickyCache?: number;
-}
-
-/**
- * Samples a process's RSS from /proc and its heap and sticky cache from its /metrics every
- * second. Returns a stop function handing back the samples.
- */
-function sampleMemory(pid: number, metricsUrl: string): () => MemorySample[] {
-  const samples: MemorySample[] = [];
-  let busy = false;
-  const tick = async () => {
-    // A scrape slower than the interval (a busy worker) must not pile up behind itself.
-    if (busy) return;
-    busy = true;
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-      const sample: MemorySample = { at: Date.now(), rssMb: kb / 1024 };
-      try {
-        const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(900) });
-        const text = await res.text();
-        const heap = metric(text, 'nodejs_heap_size_used_bytes');
-        if (heap !== undefined) sample.heapMb = heap / 1024 / 1024;
-        const cache = metric(text, 'temporal_sticky_cache_size');
-        if (cache !== undefined) sample.stickyCache = cache;
-      } catch {
-        // RSS alone still counts; a scrape that timed out says the worker was busy, not small.
-      }
-      samples.push(sample);
-    } catch {
-      // The process is gone (stopping): nothing more to sample.
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(() => void tick(), 1000);
-  void tick();
-  return () => {
-    clearInterval(timer);
-    return samples;
-  };
-}
+type MemorySample = ProcessSample;
 
 const phaseOf = (
   samples: MemorySample[],
