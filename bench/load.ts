@@ -23,6 +23,7 @@
  * and `--output`, JSON beside it. Loopback only: see `loopbackBase`.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -186,20 +187,31 @@ async function call<T>(
 ): Promise<T> {
   if (signal.aborted) throw new Halted();
   ctx.counters.requests++;
-  const res = await fetch(ctx.base + p, {
-    method,
-    headers: {
-      Authorization: `Bearer ${ctx.token}`,
-      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.any([AbortSignal.timeout(60_000), signal]),
-  }).catch((err: unknown) => {
+  // A controller of its own, unhooked from `signal` afterwards: the run's long-lived signals
+  // keep no listener (nor a composite signal) per request over a long soak.
+  const ac = new AbortController();
+  const cut = () => ac.abort();
+  signal.addEventListener('abort', cut, { once: true });
+  const timer = setTimeout(() => ac.abort(), 60_000);
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(ctx.base + p, {
+      method,
+      headers: {
+        Authorization: `Bearer ${ctx.token}`,
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+      signal: ac.signal,
+    });
+    text = await res.text();
+  } catch (err) {
     throw signal.aborted ? new Halted() : err;
-  });
-  const text = await res.text().catch((err: unknown) => {
-    throw signal.aborted ? new Halted() : err;
-  });
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', cut);
+  }
   if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${text.slice(0, 200)}`);
   return (text ? JSON.parse(text) : undefined) as T;
 }
@@ -470,6 +482,8 @@ export async function runLoad(
   let stoppedAt = 0;
   const halt = new AbortController();
   const drained = new AbortController();
+  // Each user waits on them with a request and a reply at a time (listeners removed after each).
+  setMaxListeners(opts.users * 3 + 10, halt.signal, drained.signal);
   let drainTimer: NodeJS.Timeout | undefined;
   const stop = (why: string) => {
     if (stoppedBy) return;
