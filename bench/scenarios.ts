@@ -114,6 +114,7 @@ const turnaround: Scenario = {
         'p50 / floor p50',
         'floor p50 ms',
         'POST accepted p50 ms',
+        'failed turns',
       ],
       rows: rows.map((r) => [
         String(r.sessions),
@@ -125,6 +126,7 @@ const turnaround: Scenario = {
         x(r.p50 / floor.p50),
         ms(floor.p50),
         ms(r.acceptedP50),
+        String(r.failed),
       ]),
     };
     return {

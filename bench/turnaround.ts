@@ -201,6 +201,8 @@ export interface TurnaroundRow extends Latency {
   sessions: number;
   perSecond: number;
   acceptedP50: number;
+  /** Turns that got no reply in time (or whose POST failed); each ends its session's loop. */
+  failed: number;
   /** CPU ms per reply by process over the measured interval (bench/cpu.ts), when counted. */
   cpuMsPerReply?: Record<string, number>;
 }
@@ -251,10 +253,19 @@ async function turnaroundAt(
   conv.accepted.length = 0;
   const cpu = processes && cpuSince(processes());
   const started = performance.now();
+  let failed = 0;
   await Promise.all(
     ids.map(async (id) => {
-      for (let m = 1; m <= perSession && Date.now() < deadlineAt; m++)
-        latencies.push(await conv.turn(id, m));
+      for (let m = 1; m <= perSession && Date.now() < deadlineAt; m++) {
+        try {
+          latencies.push(await conv.turn(id, m));
+        } catch (err) {
+          // A refused POST or a reply later than the wait: counted and reported, and that
+          // session stops (its next message would queue behind the missing reply).
+          if (failed++ < 5) log(`  turn failed: ${(err as Error).message}`);
+          break;
+        }
+      }
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
@@ -265,6 +276,7 @@ async function turnaroundAt(
     ...latency(latencies),
     perSecond: latencies.length / elapsed,
     acceptedP50: latency(conv.accepted).p50,
+    failed,
     ...(cpuMs && latencies.length
       ? {
           cpuMsPerReply: Object.fromEntries(
