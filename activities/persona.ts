@@ -267,14 +267,17 @@ function observeTurnaround(
   repliedTo: string[],
   engine: unknown,
 ): void {
-  if (repliedTo.length === 0) return;
+  const earliest = repliedTo[0];
+  if (earliest === undefined) return;
   const storedAt = Date.now();
+  // The batch is in the order it was sent, so its first message is the earliest. One lookup by
+  // _id alone: FerretDB uses the key only for that exact form, and `{ _id: { $in } }` read the
+  // whole messages collection on every reply (latency grew with the stored transcript).
   void store.db
     .collection<MessageDoc>(COLLECTIONS.messages)
-    .find({ _id: { $in: repliedTo } }, { projection: { timestamp: 1 } })
-    .toArray()
+    .findOne({ _id: earliest }, { projection: { timestamp: 1 } })
     .then((answered) => {
-      const first = Math.min(...answered.map((m) => Date.parse(m.timestamp)));
+      const first = answered ? Date.parse(answered.timestamp) : NaN;
       if (!Number.isFinite(first)) return;
       histogram.observe(
         { engine: typeof engine === 'string' ? engine : 'unknown' },

@@ -131,6 +131,16 @@ async function main(): Promise<void> {
   };
   let bench: BenchStack | undefined;
   const timer = watchdog(run, opts, () => bench);
+  // Stopped by hand: keep what was measured and take the stack and the app processes down too.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`${signal}: stopping`);
+    run.stoppedBy = `${signal} stopped the run`;
+    run.loadAverageAtEnd = os.loadavg();
+    writeResults(run, opts.output);
+    void (bench?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     bench = await startBenchStack({ tokenTtlSeconds: opts.deadlineSeconds + 600 });
     const app = await startBenchApp(bench);
