@@ -206,6 +206,10 @@ export function httpClient(base: string, token?: string): Http {
         ...(token ? { Authorization: `Bearer ${token}` } : {}),
       },
       body: body !== undefined ? JSON.stringify(body) : undefined,
+    }).catch((err: unknown) => {
+      // fetch says only "fetch failed"; the cause (a reset, a timeout) is what tells them apart.
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`${method} ${p}: ${cause?.code ?? cause?.message ?? String(err)}`);
     });
     if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${await res.text()}`);
     return (await res.json()) as T;

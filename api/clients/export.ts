@@ -6,7 +6,7 @@
 import type { Db } from 'mongodb';
 import type { FieldCrypto } from '../../lib/crypto/fields';
 import { z } from 'zod';
-import { visibleTo, type Actor } from '../access';
+import { findVisible, type Actor } from '../access';
 import { WITHOUT_VIEW } from '../../lib/store/session-view';
 import { NotFoundError } from '../../lib/errors';
 import { clientSchema } from '../../lib/schemas/client';
@@ -43,12 +43,11 @@ export async function exportClient(
   clientId: string,
   actor: Actor,
 ): Promise<ClientExport> {
-  const found = await db
-    .collection<ClientDoc>(COLLECTIONS.clients)
-    .findOne(
-      { _id: clientId, ...visibleTo(actor) },
-      { projection: { _id: 0, owner_id: 0, search_index: 0 } },
-    );
+  const found = await findVisible(db.collection<ClientDoc>(COLLECTIONS.clients), clientId, actor, {
+    _id: 0,
+    owner_id: 0,
+    search_index: 0,
+  });
   if (!found) throw new NotFoundError(`Client ${clientId} not found`);
   const client = fields.openClient(found);
 

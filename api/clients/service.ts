@@ -7,7 +7,7 @@ import type { Db } from 'mongodb';
 import type { FieldCrypto } from '../../lib/crypto/fields';
 import type { Bus } from '../../lib/bus';
 import { ConflictError, NotFoundError } from '../../lib/errors';
-import { visibleTo, type Actor } from '../access';
+import { findVisible, visibleTo, type Actor } from '../access';
 import { eventId, publishEvent } from '../../lib/events';
 import { newId } from '../../lib/ids';
 import {
@@ -170,7 +170,7 @@ export class ClientService {
   }
 
   async update(clientId: string, req: UpdateClientRequest, actor: Actor): Promise<ClientDetails> {
-    const found = await this.clients.findOne({ _id: clientId, ...visibleTo(actor) });
+    const found = await findVisible(this.clients, clientId, actor);
     if (!found) throw new NotFoundError(`Client ${clientId} not found`);
     const current = this.fields.openClient(found);
     const emailChanges =
@@ -207,7 +207,7 @@ export class ClientService {
    * DELETE that fails part-way can simply be repeated.
    */
   async delete(clientId: string, actor: Actor): Promise<{ sessions: number; series: number }> {
-    const found = await this.clients.findOne({ _id: clientId, ...visibleTo(actor) });
+    const found = await findVisible(this.clients, clientId, actor);
     if (!found) throw new NotFoundError(`Client ${clientId} not found`);
     const client = this.fields.openClient(found);
     const erased = await eraseClientData(this.db, this.eraser, clientId, (sessionId) =>
@@ -225,7 +225,7 @@ export class ClientService {
 
   /** The client if the actor may see it; otherwise not found, whether or not it exists. */
   async find(clientId: string, actor: Actor): Promise<Client> {
-    const client = await this.clients.findOne({ _id: clientId, ...visibleTo(actor) }, PUBLIC);
+    const client = await findVisible(this.clients, clientId, actor, PUBLIC.projection);
     if (!client) throw new NotFoundError(`Client ${clientId} not found`);
     return this.fields.openClient(client);
   }

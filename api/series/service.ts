@@ -12,7 +12,7 @@ import { COLLECTIONS } from '../../lib/store/collections';
 import type { CreateSeriesRequest, Series } from '../../lib/schemas/series';
 import { seriesOccurrenceWorkflow, type SeriesTemplate } from '../../workflows/series';
 import type { PersonaCatalog, SessionService } from '../sessions/service';
-import { visibleTo, type Actor } from '../access';
+import { findVisible, visibleTo, type Actor } from '../access';
 
 /** Internal fields that never leave the API. */
 const HIDDEN = { projection: { _id: 0, owner_id: 0 } } as const;
@@ -149,7 +149,7 @@ export class SeriesService {
   }
 
   private async findOrThrow(seriesId: string, actor: Actor): Promise<Series> {
-    const series = await this.col.findOne({ _id: seriesId, ...visibleTo(actor) }, HIDDEN);
+    const series = await findVisible(this.col, seriesId, actor, HIDDEN.projection);
     if (!series) throw new NotFoundError(`Series ${seriesId} not found`);
     return series;
   }

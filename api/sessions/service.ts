@@ -23,7 +23,7 @@ import {
   ValidationError,
 } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { visibleTo, type Actor } from '../access';
+import { findVisible, visibleTo, type Actor } from '../access';
 import { fromView, WITHOUT_VIEW, type SessionViewFields } from '../../lib/store/session-view';
 import { whyNot, type SessionAction } from '../../workflows/session-state';
 import {
@@ -162,9 +162,12 @@ export class SessionService {
 
   /** A session or series may only be booked for a client the caller can see. */
   async assertClientVisible(clientId: string, actor: Actor): Promise<void> {
-    const found = await this.db
-      .collection<ClientDoc>(COLLECTIONS.clients)
-      .findOne({ _id: clientId, ...visibleTo(actor) }, { projection: { _id: 1 } });
+    const found = await findVisible(
+      this.db.collection<ClientDoc>(COLLECTIONS.clients),
+      clientId,
+      actor,
+      { _id: 1 },
+    );
     if (!found) {
       throw new ValidationError(`Unknown client: ${clientId}`, {
         field: 'client_id',
@@ -450,7 +453,7 @@ export class SessionService {
 
   /** The session if the actor may see it; otherwise not found, whether or not it exists. */
   async findSession(sessionId: string, actor: Actor): Promise<Session> {
-    const session = await this.sessions.findOne({ _id: sessionId, ...visibleTo(actor) }, HIDDEN);
+    const session = await findVisible(this.sessions, sessionId, actor, HIDDEN.projection);
     if (!session) throw new NotFoundError(`Session ${sessionId} not found`);
     return this.fields.openAssessment(sessionId, session);
   }

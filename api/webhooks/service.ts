@@ -36,7 +36,7 @@ import { ForbiddenAddressError } from '../../lib/webhooks/address-guard';
 import { Deliverer, type WebhookSettings } from '../../lib/webhooks/deliver';
 import { findTask, recordAttempt } from '../../lib/webhooks/tasks';
 import { pagination } from '../pagination';
-import { visibleTo, type Actor } from '../access';
+import { findVisible, visibleTo, type Actor } from '../access';
 
 /**
  * The caller: `owner_id` is recorded on what it creates; `restrict_to`, when set, confines it to
@@ -127,7 +127,7 @@ export class WebhookService {
 
   /** @throws NotFoundError when there is no such webhook or it belongs to another owner. */
   async get(webhookId: string, owner: WebhookOwner): Promise<Webhook> {
-    const webhook = await this.webhooks.findOne({ _id: webhookId, ...visibleTo(owner) }, PUBLIC);
+    const webhook = await findVisible(this.webhooks, webhookId, owner, PUBLIC.projection);
     if (!webhook) throw notFound(webhookId);
     return webhook;
   }
