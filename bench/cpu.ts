@@ -3,6 +3,9 @@
  * cores every process shares, the sum per message bounds throughput (cores × 1,000 ms / sum).
  */
 import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import type { Table } from './scenarios';
+import type { TurnaroundRow } from './turnaround';
 
 export interface ProcessRef {
   name: string;
@@ -43,4 +46,33 @@ export function cpuSince(processes: ProcessRef[]): () => Record<string, number> 
     out['bench (load generator)'] = (used.user + used.system) / 1000;
     return out;
   };
+}
+
+const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+
+/**
+ * Where each reply's CPU went, by process. Every process shares the machine's cores, so the sum
+ * bounds throughput: cores × 1,000 ms / sum replies a second, however the load is spread.
+ */
+export function cpuTable(rows: TurnaroundRow[]): Table[] {
+  const counted = rows.filter((r) => r.cpuMsPerReply);
+  if (!counted.length) return [];
+  const names = [...new Set(counted.flatMap((r) => Object.keys(r.cpuMsPerReply!)))].sort();
+  const cores = os.cpus().length;
+  const sum = (r: TurnaroundRow) => Object.values(r.cpuMsPerReply!).reduce((a, b) => a + b, 0);
+  return [
+    {
+      title: `CPU ms per reply by process (user + system, from /proc), and the throughput that sum allows on ${cores} cores`,
+      head: ['process', ...counted.map((r) => `${r.sessions} sessions`)],
+      rows: [
+        ...names.map((name) => [name, ...counted.map((r) => ms(r.cpuMsPerReply![name] ?? NaN))]),
+        ['all', ...counted.map((r) => ms(sum(r)))],
+        [
+          `bound: ${cores} × 1000 / all (msg/s)`,
+          ...counted.map((r) => ((cores * 1000) / sum(r)).toFixed(0)),
+        ],
+        ['measured msg/s', ...counted.map((r) => r.perSecond.toFixed(1))],
+      ],
+    },
+  ];
 }

@@ -54,7 +54,7 @@ const load = (l?: number[]) => (l ? l.map((v) => v.toFixed(2)).join(' / ') : 'â€
 const numeric = (t: Table, column: number) =>
   t.rows.every((r) => !r[column] || /^[\dâ€“-]/.test(r[column]));
 
-function table(t: Table): string[] {
+export function table(t: Table): string[] {
   return [
     `_${t.title}_`,
     '',

@@ -4,7 +4,7 @@
  * tables and verdicts; adding one (such as (c), 10,000 scheduled sessions, from
  * bench/scheduled.ts) is one entry in SCENARIOS.
  */
-import * as os from 'node:os';
+import { cpuTable } from './cpu';
 import type { Floors } from './floors';
 import { pct, startBenchStack, type BenchApp } from './harness';
 import { READ_PATH_TARGET, medianRps, rpsRatio, runReadPath, type Case } from './read-path';
@@ -138,33 +138,6 @@ const turnaround: Scenario = {
     };
   },
 };
-
-/**
- * Where each reply's CPU went, by process. Every process shares the machine's cores, so the sum
- * bounds throughput: cores × 1,000 ms / sum replies a second, however the load is spread.
- */
-function cpuTable(rows: TurnaroundRow[]): Table[] {
-  const counted = rows.filter((r) => r.cpuMsPerReply);
-  if (!counted.length) return [];
-  const names = [...new Set(counted.flatMap((r) => Object.keys(r.cpuMsPerReply!)))].sort();
-  const cores = os.cpus().length;
-  const sum = (r: TurnaroundRow) => Object.values(r.cpuMsPerReply!).reduce((a, b) => a + b, 0);
-  return [
-    {
-      title: `CPU ms per reply by process (user + system, from /proc), and the throughput that sum allows on ${cores} cores`,
-      head: ['process', ...counted.map((r) => `${r.sessions} sessions`)],
-      rows: [
-        ...names.map((name) => [name, ...counted.map((r) => ms(r.cpuMsPerReply![name] ?? NaN))]),
-        ['all', ...counted.map((r) => ms(sum(r)))],
-        [
-          `bound: ${cores} × 1000 / all (msg/s)`,
-          ...counted.map((r) => ((cores * 1000) / sum(r)).toFixed(0)),
-        ],
-        ['measured msg/s', ...counted.map((r) => r.perSecond.toFixed(1))],
-      ],
-    },
-  ];
-}
 
 function turnaroundVerdicts(rows: TurnaroundRow[], floorP50: number): Verdict[] {
   const at = (n: number) => rows.find((r) => r.sessions === n);

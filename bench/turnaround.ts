@@ -21,7 +21,8 @@ import { connectTemporal } from '../lib/temporal';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { floorProbeWorkflow, finishSignal, noopUpdate } from '../workflows/diagnostics';
 import type { LifecycleEvent } from '../lib/schemas/events';
-import { cpuSince, type ProcessRef } from './cpu';
+import { cpuSince, cpuTable, type ProcessRef } from './cpu';
+import { table } from './report';
 import {
   createClient,
   latency,
@@ -307,17 +308,7 @@ function report(floor: Latency, rows: TurnaroundRow[], long?: SessionLengthResul
       `| ${r.sessions} | ${r.n} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.p99)} | ${r.perSecond.toFixed(1)} | ${(r.p50 / floor.p50).toFixed(2)}x | ${ms(r.acceptedP50)} |`,
     );
   }
-  const names = [...new Set(rows.flatMap((r) => Object.keys(r.cpuMsPerReply ?? {})))].sort();
-  if (names.length) {
-    out.push('');
-    out.push(`| CPU ms per reply | ${rows.map((r) => `${r.sessions} sessions`).join(' | ')} |`);
-    out.push(`| --- | ${rows.map(() => '---:').join(' | ')} |`);
-    for (const name of names)
-      out.push(`| ${name} | ${rows.map((r) => ms(r.cpuMsPerReply?.[name] ?? NaN)).join(' | ')} |`);
-    const sum = (r: TurnaroundRow) =>
-      Object.values(r.cpuMsPerReply ?? {}).reduce((a, b) => a + b, 0);
-    out.push(`| all | ${rows.map((r) => ms(sum(r))).join(' | ')} |`);
-  }
+  for (const cpu of cpuTable(rows)) out.push('', ...table(cpu));
   const early = long?.checkpoints[0];
   const late = long?.checkpoints.at(-1);
   if (long && early && late && late !== early) {
