@@ -3,6 +3,7 @@
  * under test is its own Node process, as in production), and an admin signed in over HTTP.
  * Loopback only; every child and the stack are stopped by `stop()`.
  */
+import { appProcessEnv } from '../scripts/stack/app-env';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync } from 'node:fs';
@@ -113,7 +114,7 @@ export async function startBenchStack(opts: { tokenTtlSeconds: number }): Promis
         [...profiling, '--import', 'tsx', path.join(ROOT, file), ...(childOpts.args ?? [])],
         {
           cwd: ROOT,
-          env: { ...env, SMARTSTEPS_LOGGING__LEVEL: 'info', ...childOpts.env },
+          env: { ...env, ...appProcessEnv(), SMARTSTEPS_LOGGING__LEVEL: 'info', ...childOpts.env },
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );

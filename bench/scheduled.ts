@@ -3,7 +3,7 @@
  * API, waiting in their workflows, then starting themselves at their time.
  *
  *   npx tsx bench/scheduled.ts [--sessions 10000] [--concurrency 32] [--lead-seconds N]
- *     [--spread-seconds 120] [--deadline 3600] [--history-sample 200] [--max-cached N] [--quick]
+ *     [--spread-seconds 120] [--window-seconds N] [--deadline 3600] [--history-sample 200] [--max-cached N] [--quick]
  *
  * Measures in one run:
  *   - creation: sessions/s and p50/p99 latency of POST /sessions with `scheduled_at`;
@@ -21,6 +21,9 @@
  * Spread: the measured sessions are due evenly over `--spread-seconds`, i.e. n / spread starts
  * per second; each is judged against its own time, so a spread too short for the machine shows
  * up as growing lateness. 0 puts them all on one instant.
+ * Window: only the sessions due in the first `--window-seconds` of the spread are judged; the
+ * rest keep waiting. So 10,000 can wait while they come due at a rate the machine sustains,
+ * without the run lasting until the last of them is due.
  *
  * `runScheduledBench` expects a fresh stack with no app processes on it: it starts the API and
  * the session and persona workers itself, since the worker's cache setting is part of the test.
@@ -53,6 +56,13 @@ export interface ScheduledOptions {
   /** Seconds from the end of the probe (or the start of booking) to the first due session; measured when absent. */
   leadSeconds?: number;
   spreadSeconds: number;
+  /**
+   * Seconds after the first due time during which starts are judged; sessions due later keep
+   * waiting, untouched, until the stack is thrown away. The whole spread when absent. A window
+   * shorter than the spread lets the population be large and the start rate one the machine
+   * sustains, without waiting for every session to come due.
+   */
+  windowSeconds?: number;
   /** Seconds the whole scenario may take; what has not started by then counts as late. */
   deadlineSeconds: number;
   /** Sessions whose histories are read for Temporal's own timer lateness. */
@@ -88,6 +98,10 @@ export interface ScheduledResult {
   concurrency: number;
   leadSeconds: number;
   spreadSeconds: number;
+  /** Seconds after the first due time in which starts were judged. */
+  windowSeconds: number;
+  /** Sessions due within the window: the ones punctuality is judged on. */
+  judged: number;
   maxCachedWorkflows: number;
   creation: {
     ok: number;
@@ -223,6 +237,7 @@ export async function runScheduledBench(
   // session.started as it reaches a subscriber; resolves `allStarted` once every measured one has.
   const nc = await connect({ servers: bench.stack.services.natsUrl });
   const arrived = new Map<string, number>();
+  /** The sessions due within the window, whose starts are judged. */
   const measuredIds = new Set<string>();
   let measuredTotal = Infinity;
   let onAllStarted: () => void = () => {};
@@ -289,10 +304,12 @@ export async function runScheduledBench(
   const spreadMs = opts.spreadSeconds * 1000;
   const dueAt = (i: number) =>
     firstDue + (measured > 1 ? Math.round((spreadMs * i) / (measured - 1)) : 0);
-  const lastDue = dueAt(measured - 1);
+  const windowMs = Math.min(spreadMs, (opts.windowSeconds ?? opts.spreadSeconds) * 1000);
+  // The last judged due time: the window's end, or the last session's when the spread is shorter.
+  const lastDue = Math.min(dueAt(measured - 1), firstDue + windowMs);
   const scheduled = new Map<string, number>();
   log(
-    `booking ${measured} sessions due from ${new Date(firstDue).toISOString()} over ${opts.spreadSeconds} s`,
+    `booking ${measured} sessions due from ${new Date(firstDue).toISOString()} over ${opts.spreadSeconds} s; starts judged for ${windowMs / 1000} s`,
   );
   await pool(measured, opts.concurrency, async (i) => {
     const at = dueAt(i);
@@ -304,12 +321,12 @@ export async function runScheduledBench(
     const id = await book(at);
     if (id) {
       scheduled.set(id, at);
-      measuredIds.add(id);
+      if (at <= lastDue) measuredIds.add(id);
     }
     if ((i + 1) % 1000 === 0) log(`  booked ${i + 1}`);
   });
   const creatingTo = Date.now();
-  measuredTotal = scheduled.size;
+  measuredTotal = measuredIds.size;
   if (countArrivals() >= measuredTotal) onAllStarted();
   const slackSeconds = (firstDue - creatingTo) / 1000;
   log(
@@ -347,7 +364,8 @@ export async function runScheduledBench(
   }
   const late: number[] = [];
   const observed: number[] = [];
-  for (const [id, due] of scheduled) {
+  for (const id of measuredIds) {
+    const due = scheduled.get(id)!;
     const s = startedAt.get(id);
     if (s !== undefined) late.push(s - due);
     const a = arrived.get(id);
@@ -360,7 +378,7 @@ export async function runScheduledBench(
   if (opts.historySample > 0 && Date.now() < deadlineAt) {
     const temporal = await connectTemporal(bench.config);
     try {
-      const ids = [...scheduled.keys()];
+      const ids = [...measuredIds];
       const step = Math.max(1, Math.floor(ids.length / opts.historySample));
       const sample = ids.filter((_, i) => i % step === 0).slice(0, opts.historySample);
       const timerLate: number[] = [];
@@ -412,6 +430,8 @@ export async function runScheduledBench(
     concurrency: opts.concurrency,
     leadSeconds,
     spreadSeconds: opts.spreadSeconds,
+    windowSeconds: windowMs / 1000,
+    judged: measuredIds.size,
     maxCachedWorkflows: maxCached,
     creation: {
       ok: latencies.length,
@@ -430,13 +450,13 @@ export async function runScheduledBench(
     ],
     punctuality: {
       started: late.length,
-      notStarted: scheduled.size - late.length,
+      notStarted: measuredIds.size - late.length,
       lateMs: distribution(late),
       within1s,
-      within1sPct: scheduled.size ? (100 * within1s) / scheduled.size : NaN,
+      within1sPct: measuredIds.size ? (100 * within1s) / measuredIds.size : NaN,
       observedLateMs: distribution(observed),
-      observedWithin1sPct: scheduled.size
-        ? (100 * observed.filter((x) => x <= 1000).length) / scheduled.size
+      observedWithin1sPct: measuredIds.size
+        ? (100 * observed.filter((x) => x <= 1000).length) / measuredIds.size
         : NaN,
     },
     ...(temporalPart ? { temporal: temporalPart } : {}),
@@ -458,7 +478,7 @@ export function formatScheduledResult(r: ScheduledResult): string {
     `Scheduled sessions benchmark — ${new Date().toISOString()} — ${process.platform}, ${os.cpus().length} cores, load average before ${la(r.loadAverage.before)}, after ${la(r.loadAverage.after)}`,
   );
   out.push(
-    `${r.sessions} sessions (${r.probe} probe sessions a day ahead, ${r.measured} measured), concurrency ${r.concurrency}, lead ${r.leadSeconds} s, due evenly over ${r.spreadSeconds} s (${r.spreadSeconds > 0 ? (r.measured / r.spreadSeconds).toFixed(1) : 'all'} starts/s), max_cached_workflows ${r.maxCachedWorkflows}`,
+    `${r.sessions} sessions (${r.probe} probe sessions a day ahead, ${r.measured} measured), concurrency ${r.concurrency}, lead ${r.leadSeconds} s, due evenly over ${r.spreadSeconds} s (${r.spreadSeconds > 0 ? (r.measured / r.spreadSeconds).toFixed(1) : 'all'} starts/s), the ${r.judged} due in the first ${r.windowSeconds} s judged, max_cached_workflows ${r.maxCachedWorkflows}`,
   );
   out.push('');
   const c = r.creation;
@@ -477,7 +497,7 @@ export function formatScheduledResult(r: ScheduledResult): string {
   out.push('');
   const p = r.punctuality;
   out.push(
-    `Punctuality (started_at − scheduled_at): ${dist(p.lateMs)}; within 1 s: ${p.within1s}/${r.measured} = ${f(p.within1sPct, 2)} %; not started: ${p.notStarted}`,
+    `Punctuality (started_at − scheduled_at): ${dist(p.lateMs)}; within 1 s: ${p.within1s}/${r.judged} = ${f(p.within1sPct, 2)} %; not started: ${p.notStarted}`,
   );
   out.push(
     `session.started received on NATS − scheduled_at: ${dist(p.observedLateMs)}; within 1 s: ${f(p.observedWithin1sPct, 2)} %`,
@@ -507,6 +527,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '32' },
       'lead-seconds': { type: 'string' },
       'spread-seconds': { type: 'string', default: '120' },
+      'window-seconds': { type: 'string' },
       deadline: { type: 'string', default: '3600' },
       'history-sample': { type: 'string', default: '200' },
       'max-cached': { type: 'string' },
@@ -520,6 +541,9 @@ async function main(): Promise<void> {
     concurrency: Number(args.concurrency),
     ...(args['lead-seconds'] !== undefined ? { leadSeconds: Number(args['lead-seconds']) } : {}),
     spreadSeconds: args.quick ? 20 : Number(args['spread-seconds']),
+    ...(args['window-seconds'] !== undefined
+      ? { windowSeconds: Number(args['window-seconds']) }
+      : {}),
     deadlineSeconds: Number(args.deadline),
     historySample: Number(args['history-sample']),
     ...(args['max-cached'] !== undefined ? { maxCachedWorkflows: Number(args['max-cached']) } : {}),

@@ -597,7 +597,9 @@ export const configSchema = z.object({
             .number()
             .int()
             .min(0)
-            .default(1000)
+            // About 0.6 MB each: 300 keeps a worker under 500 MB with 10,000 sessions waiting
+            // (bench (c)); active sessions beyond it are replayed, so scale workers out first.
+            .default(300)
             .describe(
               'Session workflows a session worker keeps in memory (sticky cache); beyond it they are replayed on demand.',
             ),

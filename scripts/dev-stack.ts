@@ -14,6 +14,7 @@ import { metricsPort } from '../lib/metrics';
 import { provisionAll } from './stack/binaries';
 import { startServices, type ServicePorts } from './stack/services';
 import { startProcess, prefixFor, type ManagedProcess } from './stack/supervisor';
+import { appProcessEnv } from './stack/app-env';
 import { hostPort, isLoopback, isPortFree } from './stack/ports';
 import { prepareAuth, type AuthSetup } from './stack/auth-setup';
 
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
       color,
       cwd: ROOT,
       detached: true,
-      env: env && { ...process.env, ...env },
+      env: { ...process.env, ...appProcessEnv(), ...env },
     });
   apps.push(
     node('api', 'api/server.ts', 3, { ...auth.env, ...codecCorsEnv(config, ports.temporalUi) }),

@@ -41,12 +41,13 @@ describe('MongoDB wire server (FerretDB on SQLite)', () => {
     await sessions.insertMany([{ _id: 's_1' }, { _id: 's_2' }]);
     // A query first: it is what makes FerretDB's connection see a schema change (explain alone
     // plans against the schema its connection last read).
-    const plan = async () =>
-      (await sessions.findOne({ _id: 's_1' })) &&
-      JSON.stringify(
-        ((await sessions.find({ _id: 's_2' }).explain()) as { queryPlanner?: unknown })
-          .queryPlanner,
-      );
+    const plan = async (): Promise<string> => {
+      await sessions.findOne({ _id: 's_1' });
+      const explained = (await sessions.find({ _id: 's_2' }).explain()) as {
+        queryPlanner?: unknown;
+      };
+      return JSON.stringify(explained.queryPlanner);
+    };
     expect(await plan()).toMatch(/SCAN|SEARCH/); // the plan is there to read
     await waitFor(
       'the _id filter to use an index',
