@@ -89,6 +89,34 @@ describe('the audit log', () => {
     expect(JSON.stringify(trail)).not.toContain('+1 555 0100');
   });
 
+  it('takes from/to bounds to the second, as the session filters do, and an offset', async () => {
+    const login = await rt.anonymous('POST', '/api/v1/auth/login', {
+      username: ben.email,
+      password: ben.password,
+    });
+    expect(login.status).toBe(200);
+    const [entry] = await entries(`action=auth.login&actor_id=${ben.userId}`);
+    const at = entry!.at as string; // stored with milliseconds
+    const second = `${at.slice(0, 19)}Z`;
+    const found = async (bounds: string) => {
+      const res = await rt.http(
+        'GET',
+        `/api/v1/audit?action=auth.login&actor_id=${ben.userId}&${bounds}`,
+      );
+      expect(res.status).toBe(200);
+      return (res.body.entries as Array<{ audit_id: string }>).some(
+        (e) => e.audit_id === entry!.audit_id,
+      );
+    };
+    // `…:05Z` sorts after `…:05.300Z` as a string; the bound must still mean that second's start.
+    expect(await found(`from=${second}`)).toBe(true);
+    expect(await found(`to=${second}`)).toBe(at.endsWith('.000Z'));
+    // An hour after it, written in UTC+01:00.
+    const local = new Date(Date.parse(at) + 2 * 3_600_000).toISOString().slice(0, 19);
+    expect(await found(`to=${encodeURIComponent(`${local}+01:00`)}`)).toBe(true);
+    expect((await rt.http('GET', '/api/v1/audit?from=yesterday')).status).toBe(422);
+  });
+
   it('is for administrators only, and reading it is on record too', async () => {
     const refused = await ana.http('GET', '/api/v1/audit');
     expect(refused.status).toBe(403);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { auditEntrySchema, type AuditLog } from '../../lib/audit';
-import { isoDateTime, paginationSchema } from '../../lib/schemas/common';
+import { paginationSchema, timeBoundInput } from '../../lib/schemas/common';
 import { pageQuery, pagination } from '../pagination';
 import { route, type AnyRoute } from '../routing/route';
 
@@ -9,8 +9,9 @@ const auditQuery = z.object({
   action: z.string().min(1).max(100).optional(),
   resource_type: z.string().min(1).max(50).optional(),
   resource_id: z.string().min(1).max(200).optional(),
-  from: isoDateTime.optional(),
-  to: isoDateTime.optional(),
+  // Normalised to the stored form, so a whole-second bound compares as that second's start.
+  from: timeBoundInput.optional(),
+  to: timeBoundInput.optional(),
   ...pageQuery(50),
 });
 
