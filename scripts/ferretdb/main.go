@@ -148,25 +148,25 @@ func indexIDs(ctx context.Context, file string, logger *slog.Logger) error {
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// sqliteDir is the directory of a `file:<dir>/` SQLite URL.
-func sqliteDir(uri string) string {
+// sqlitePath is the path of a `file:<dir>/?<params>` SQLite URL, trailing slash kept.
+func sqlitePath(uri string) string {
 	p := strings.TrimPrefix(uri, "file:")
 	if i := strings.IndexByte(p, '?'); i >= 0 {
 		p = p[:i]
 	}
-	return filepath.Clean(p)
+	return p
 }
+
+// sqliteDir is the directory of a `file:<dir>/` SQLite URL.
+func sqliteDir(uri string) string { return filepath.Clean(sqlitePath(uri)) }
 
 // ensureDir creates the SQLite directory: FerretDB requires it to exist.
 func ensureDir(uri string) error {
-	p := strings.TrimPrefix(uri, "file:")
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
-	}
+	p := sqlitePath(uri)
 	if !strings.HasSuffix(p, "/") {
 		return fmt.Errorf("--sqlite-url must end with a slash (a directory): %s", uri)
 	}
-	return os.MkdirAll(filepath.Clean(p), 0o700)
+	return os.MkdirAll(sqliteDir(uri), 0o700)
 }
 
 func envOr(key, def string) string {
