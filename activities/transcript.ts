@@ -10,6 +10,7 @@ import { COLLECTIONS, isDuplicateKey, type MessageDoc } from '../lib/store/colle
 import { eventId, publishEvent } from '../lib/events';
 import type { Message } from '../lib/schemas/session';
 import { addMessageToView, VIEW_MESSAGE_LIMIT } from '../lib/store/session-view';
+import { addMessageToPage, isPaged, readPages } from '../lib/store/transcript-pages';
 
 export interface SessionRef {
   session_id: string;
@@ -45,8 +46,9 @@ export async function storeMessageOnce(
     if (!existing) throw err;
     stored = existing;
   }
-  // Also on the retry path: an attempt that died after the insert has not updated the view yet.
+  // Also on the retry path: an attempt that died after the insert has not updated the copies yet.
   // Seq counts from 1 per session; past the one that marks the view full there is nothing to do.
+  await addMessageToPage(store.db, fields, stored, message.seq);
   if (message.seq <= VIEW_MESSAGE_LIMIT + 1) await addMessageToView(store.db, fields, stored);
   return stored;
 }
@@ -85,6 +87,11 @@ export async function readTranscript(
   fields: FieldCrypto,
   sessionId: string,
 ): Promise<Pick<Message, 'id' | 'sender_type' | 'content'>[]> {
+  if (await isPaged(store.db, sessionId)) {
+    const paged = await readPages(store.db, fields, sessionId);
+    return paged.map(({ id, sender_type, content }) => ({ id, sender_type, content }));
+  }
+  // A session from before the pages: the collection, which FerretDB scans whole.
   const turns = await store.db
     .collection<MessageDoc>(COLLECTIONS.messages)
     .find({ session_id: sessionId }, { projection: { _id: 1, sender_type: 1, content: 1, seq: 1 } })

@@ -9,6 +9,7 @@ import { isGrpcServiceError } from '@temporalio/client';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Db } from 'mongodb';
 import { COLLECTIONS, type SessionDoc } from '../../lib/store/collections';
+import { deletePages } from '../../lib/store/transcript-pages';
 
 /** What reaches beyond the store: workflows and schedules. */
 export interface Eraser {
@@ -91,6 +92,7 @@ export async function eraseClientData(
   if (sessionIds.length) {
     const bySession = { session_id: { $in: sessionIds } };
     await db.collection(COLLECTIONS.messages).deleteMany(bySession);
+    await deletePages(db, sessionIds);
     await db.collection(COLLECTIONS.notes).deleteMany(bySession);
     await db.collection<SessionDoc>(COLLECTIONS.sessions).deleteMany({ _id: { $in: sessionIds } });
     for (const id of sessionIds) erased(id);

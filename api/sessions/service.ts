@@ -25,6 +25,7 @@ import {
 import { newId } from '../../lib/ids';
 import { findVisible, visibleTo, type Actor } from '../access';
 import { fromView, WITHOUT_VIEW, type SessionViewFields } from '../../lib/store/session-view';
+import { isPaged, readPages } from '../../lib/store/transcript-pages';
 import { whyNot, type SessionAction } from '../../workflows/session-state';
 import {
   COLLECTIONS,
@@ -296,8 +297,14 @@ export class SessionService {
       { projection: { _id: 0, updated_at: 0, analysis: 0 } },
     );
     if (!doc) return null;
-    const { view_messages, view_messages_overflow, view_notes, view_notes_overflow, ...session } =
-      doc;
+    const {
+      view_messages,
+      view_messages_overflow,
+      view_notes,
+      view_notes_overflow,
+      transcript_paged,
+      ...session
+    } = doc;
     const view = fromView(this.fields, sessionId, {
       view_messages,
       view_messages_overflow,
@@ -306,13 +313,9 @@ export class SessionService {
     });
     const [messages, notes] = await Promise.all([
       view.messages ??
-        this.db
-          .collection<MessageDoc>(COLLECTIONS.messages)
-          .find({ session_id: sessionId }, { projection: { _id: 0, seq: 0 } })
-          .sort({ seq: 1 })
-          .limit(10_000)
-          .toArray()
-          .then((ms) => ms.map((m) => this.fields.openMessage(m))),
+        (transcript_paged
+          ? readPages(this.db, this.fields, sessionId)
+          : this.legacyTranscript(sessionId)),
       view.notes ??
         this.db
           .collection<NoteDoc>(COLLECTIONS.notes)
@@ -434,6 +437,16 @@ export class SessionService {
     sessionId: string,
     opts: { since?: string; page?: number; limit: number },
   ): Promise<{ items: Message[]; total: number }> {
+    const skip = ((opts.page ?? 1) - 1) * opts.limit;
+    if (await isPaged(this.db, sessionId)) {
+      // Pages hold the transcript in order, and a message's time is taken when its write runs,
+      // in that order: `since` keeps a tail of it.
+      const all = await readPages(this.db, this.fields, sessionId);
+      const since = opts.since;
+      const kept = since === undefined ? all : all.filter((m) => m.timestamp > since);
+      return { items: kept.slice(skip, skip + opts.limit), total: kept.length };
+    }
+    // A session from before the pages: the collection, which FerretDB scans whole.
     const filter = {
       session_id: sessionId,
       ...(opts.since ? { timestamp: { $gt: opts.since } } : {}),
@@ -443,12 +456,23 @@ export class SessionService {
       col
         .find(filter, { projection: { _id: 0, seq: 0 } })
         .sort({ seq: 1 })
-        .skip(((opts.page ?? 1) - 1) * opts.limit)
+        .skip(skip)
         .limit(opts.limit)
         .toArray(),
       col.countDocuments(filter),
     ]);
     return { items: items.map((m) => this.fields.openMessage(m)), total };
+  }
+
+  /** The transcript of a session from before the pages, from the collection (scanned whole). */
+  private async legacyTranscript(sessionId: string): Promise<Message[]> {
+    const ms = await this.db
+      .collection<MessageDoc>(COLLECTIONS.messages)
+      .find({ session_id: sessionId }, { projection: { _id: 0, seq: 0 } })
+      .sort({ seq: 1 })
+      .limit(10_000)
+      .toArray();
+    return ms.map((m) => this.fields.openMessage(m));
   }
 
   /** The session if the actor may see it; otherwise not found, whether or not it exists. */

@@ -171,6 +171,17 @@ export class FieldCrypto {
     );
   }
 
+  /** A page of the transcript (lib/store/transcript-pages.ts), a JSON string sealed whole. */
+  sealTranscriptPage(pageId: string, json: string): string {
+    return this.sessionParts.has('transcript')
+      ? this.seal('transcript', json, `transcript_pages:${pageId}:messages`)
+      : json;
+  }
+
+  openTranscriptPage(pageId: string, value: string): string {
+    return this.open<string>('transcript', value, `transcript_pages:${pageId}:messages`);
+  }
+
   /** Summary, insights and analysis of a session: each value sealed as a whole. */
   sealAssessment<T extends Record<string, unknown>>(sessionId: string, fields: T): T {
     if (!this.sessionParts.has('assessment')) return fields;
@@ -275,6 +286,13 @@ export class FieldCrypto {
         field: 'view_messages',
         purpose: 'transcript',
         aad: (id) => `sessions:${id}:view_messages`,
+        wanted: this.sessionParts.has('transcript'),
+      },
+      {
+        collection: 'transcript_pages',
+        field: 'messages',
+        purpose: 'transcript',
+        aad: (id) => `transcript_pages:${id}:messages`,
         wanted: this.sessionParts.has('transcript'),
       },
       {

@@ -15,6 +15,15 @@ export type SessionDoc = Session & {
   analysis?: Record<string, unknown>;
 };
 export type MessageDoc = Message & { _id: string; seq: number };
+/** Up to TRANSCRIPT_PAGE_SIZE messages of a session, `_id` = `<session_id>:<page>`. */
+export interface TranscriptPageDoc {
+  _id: string;
+  session_id: string;
+  page: number;
+  count: number;
+  /** JSON array of the page's messages with their `seq`, sealed whole under the transcript key. */
+  messages: string;
+}
 export type NoteDoc = Note & { _id: string; session_id: string };
 export type ClientDoc = Client & { _id: string };
 /**
@@ -82,6 +91,8 @@ export interface PersonaHeadDoc {
 export const COLLECTIONS = {
   sessions: 'sessions',
   messages: 'messages',
+  /** The transcript again, in pages read by `_id` (TranscriptPageDoc, lib/store/transcript-pages). */
+  transcriptPages: 'transcript_pages',
   notes: 'notes',
   clients: 'clients',
   /** Claims that keep a client's e-mail unique per owner (`_id` = owner + e-mail). */
@@ -127,6 +138,8 @@ export const INDEXES: Record<string, IndexDescription[]> = {
     { key: { created_at: -1 }, name: 'created' },
   ],
   [COLLECTIONS.messages]: [{ key: { session_id: 1, seq: 1 }, name: 'session_seq' }],
+  // Read by `_id`; erasure deletes a client's pages by session.
+  [COLLECTIONS.transcriptPages]: [{ key: { session_id: 1 }, name: 'session' }],
   [COLLECTIONS.audit]: [
     { key: { at: -1 }, name: 'at' },
     { key: { actor_id: 1, at: -1 }, name: 'actor_at' },

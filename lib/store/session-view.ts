@@ -28,6 +28,11 @@ export interface SessionViewFields {
   view_messages_overflow?: boolean;
   view_notes?: string;
   view_notes_overflow?: boolean;
+  /**
+   * Set on sessions created since the transcript is also kept in pages (transcript-pages.ts):
+   * their whole transcript is read from those; older sessions' from the messages collection.
+   */
+  transcript_paged?: boolean;
 }
 
 type ViewList = 'messages' | 'notes';
@@ -90,13 +95,21 @@ export function fromView(
   };
 }
 
-/** A session created with its view starts with empty lists, so its reads never fall back. */
 /** A projection leaving the view out, for every read but the details view's own. */
 export const WITHOUT_VIEW = {
   view_messages: 0,
   view_messages_overflow: 0,
   view_notes: 0,
   view_notes_overflow: 0,
+  transcript_paged: 0,
 } as const;
 
-export const EMPTY_VIEW: SessionViewFields = { view_messages: '[]', view_notes: '[]' };
+/**
+ * A session created with its view starts with empty lists, so its reads never fall back, and
+ * with its transcript paged from the first message.
+ */
+export const EMPTY_VIEW: SessionViewFields = {
+  view_messages: '[]',
+  view_notes: '[]',
+  transcript_paged: true,
+};

@@ -1,0 +1,147 @@
+import { FieldCrypto } from '../lib/crypto/fields';
+import { COLLECTIONS, type TranscriptPageDoc } from '../lib/store/collections';
+import { addMessageToPage, pageId, TRANSCRIPT_PAGE_SIZE } from '../lib/store/transcript-pages';
+import type { Message } from '../lib/schemas/session';
+import { startRuntime, type Runtime } from './helpers/runtime';
+import { waitFor } from './helpers/stack';
+
+/**
+ * The transcript is read from pages looked up by `_id` (FerretDB scans the messages collection
+ * for any other filter); what the API answers must be what the messages collection records.
+ */
+describe('transcript pages', () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await startRuntime();
+  });
+  afterAll(async () => {
+    await rt?.stop();
+  });
+
+  const db = () => rt.api.connections.store.db;
+  const pages = () => db().collection<TranscriptPageDoc>(COLLECTIONS.transcriptPages);
+
+  async function activeSession(): Promise<string> {
+    const created = await rt.http('POST', '/api/v1/sessions', {
+      client_id: await rt.clientId('pages'),
+      persona_id: 'sam_taylor',
+    });
+    const id = created.body.session_id as string;
+    expect((await rt.http('POST', `/api/v1/sessions/${id}/start`)).status).toBe(200);
+    await waitFor('the opening message', async () => {
+      const res = await rt.http('GET', `/api/v1/sessions/${id}/messages`);
+      return res.body.pagination.total >= 1 ? res : undefined;
+    });
+    return id;
+  }
+
+  /** Every message, page by page of the API's own paging. */
+  async function listed(id: string, query = ''): Promise<{ messages: Message[]; total: number }> {
+    const messages: Message[] = [];
+    for (let page = 1; ; page++) {
+      const res = await rt.http(
+        'GET',
+        `/api/v1/sessions/${id}/messages?limit=40&page=${page}${query}`,
+      );
+      expect(res.status).toBe(200);
+      messages.push(...(res.body.messages as Message[]));
+      if (res.body.messages.length < 40) return { messages, total: res.body.pagination.total };
+    }
+  }
+
+  jest.setTimeout(120_000);
+
+  it('serves a transcript of several pages in order, paged and filtered as the records hold it', async () => {
+    const id = await activeSession();
+    const lines = 2 * TRANSCRIPT_PAGE_SIZE + 5;
+    // Injected persona lines get no reply, so the count is exact.
+    for (let i = 1; i <= lines; i++) {
+      const res = await rt.http('POST', `/api/v1/sessions/${id}/messages`, {
+        content: `Line ${i}`,
+        sender_type: 'persona',
+      });
+      expect(res.status).toBe(201);
+    }
+    const all = await listed(id);
+    expect(all.total).toBe(lines + 1);
+    expect(all.messages.slice(1).map((m) => m.content)).toEqual(
+      Array.from({ length: lines }, (_, i) => `Line ${i + 1}`),
+    );
+    expect(new Set(all.messages.map((m) => m.id)).size).toBe(lines + 1);
+
+    // Three pages, the last one partly filled, each found by its id.
+    const stored = await Promise.all(
+      [0, 1, 2, 3].map((p) => pages().findOne({ _id: pageId(id, p) })),
+    );
+    expect(stored.map((p) => p?.count)).toEqual([
+      TRANSCRIPT_PAGE_SIZE,
+      TRANSCRIPT_PAGE_SIZE,
+      lines + 1 - 2 * TRANSCRIPT_PAGE_SIZE,
+      undefined,
+    ]);
+
+    // `since` keeps what came after that message.
+    const cut = all.messages[60]!;
+    const after = await listed(id, `&since=${encodeURIComponent(cut.timestamp)}`);
+    expect(after.messages).toEqual(all.messages.filter((m) => m.timestamp > cut.timestamp));
+    expect(after.total).toBe(after.messages.length);
+    expect(after.messages[0]!.content).toBe(all.messages[61]!.content);
+
+    // The details view past its own size reads the pages too.
+    const details = await rt.http('GET', `/api/v1/sessions/${id}`);
+    expect(details.body.messages).toEqual(all.messages);
+    expect(details.body).not.toHaveProperty('transcript_paged');
+
+    // The records of truth say the same: read as a session from before the pages is.
+    await db()
+      .collection('sessions')
+      .updateOne({ _id: id as never }, { $unset: { transcript_paged: '' } });
+    expect(await listed(id)).toEqual(all);
+    expect((await listed(id, `&since=${encodeURIComponent(cut.timestamp)}`)).messages).toEqual(
+      after.messages,
+    );
+  });
+
+  it('reads a session from before the pages from the messages collection', async () => {
+    const id = await activeSession();
+    await rt.http('POST', `/api/v1/sessions/${id}/messages`, {
+      content: 'Stored before the pages',
+      sender_type: 'persona',
+    });
+    const before = await listed(id);
+    await db()
+      .collection('sessions')
+      .updateOne({ _id: id as never }, { $unset: { transcript_paged: '' } });
+    await pages().deleteMany({ session_id: id });
+    expect(await listed(id)).toEqual(before);
+    expect(before.messages.map((m) => m.content)).toContain('Stored before the pages');
+  });
+
+  it('adds a message to its page once, however often its write is retried', async () => {
+    const fields = FieldCrypto.fromConfig(rt.config);
+    const sessionId = `ses_pagetest${Date.now()}`;
+    const message = (n: number): Message => ({
+      id: `msg_pagetest${n}`,
+      session_id: sessionId,
+      sender_type: 'client',
+      sender_id: 'c_pagetest',
+      content: `Retried ${n}`,
+      timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+    });
+    // The second write of message 2 is a retry; message 51 opens the next page.
+    for (const [n, seq] of [
+      [1, 1],
+      [2, 2],
+      [2, 2],
+      [51, 51],
+      [51, 51],
+    ] as const) {
+      await addMessageToPage(db(), fields, message(n), seq);
+    }
+    const first = await pages().findOne({ _id: pageId(sessionId, 0) });
+    const second = await pages().findOne({ _id: pageId(sessionId, 1) });
+    expect([first?.count, second?.count]).toEqual([2, 1]);
+    const opened = JSON.parse(fields.openTranscriptPage(pageId(sessionId, 0), first!.messages));
+    expect(opened.map((m: Message) => m.content)).toEqual(['Retried 1', 'Retried 2']);
+  });
+});
