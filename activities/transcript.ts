@@ -10,7 +10,7 @@ import { COLLECTIONS, isDuplicateKey, type MessageDoc } from '../lib/store/colle
 import { eventId, publishEvent } from '../lib/events';
 import type { Message } from '../lib/schemas/session';
 import { addMessageToView, VIEW_MESSAGE_LIMIT } from '../lib/store/session-view';
-import { addMessageToPage, isPaged, readPages } from '../lib/store/transcript-pages';
+import { addMessageToPage, readPagedById } from '../lib/store/transcript-pages';
 
 export interface SessionRef {
   session_id: string;
@@ -47,9 +47,10 @@ export async function storeMessageOnce(
     stored = existing;
   }
   // Also on the retry path: an attempt that died after the insert has not updated the copies yet.
-  // Seq counts from 1 per session; past the one that marks the view full there is nothing to do.
-  await addMessageToPage(store.db, fields, stored, message.seq);
+  // Seq counts from 1 per session: the first ones go to the view (the one after them marks it
+  // full), the rest to the transcript's later pages.
   if (message.seq <= VIEW_MESSAGE_LIMIT + 1) await addMessageToView(store.db, fields, stored);
+  await addMessageToPage(store.db, fields, stored, message.seq);
   return stored;
 }
 
@@ -87,10 +88,8 @@ export async function readTranscript(
   fields: FieldCrypto,
   sessionId: string,
 ): Promise<Pick<Message, 'id' | 'sender_type' | 'content'>[]> {
-  if (await isPaged(store.db, sessionId)) {
-    const paged = await readPages(store.db, fields, sessionId);
-    return paged.map(({ id, sender_type, content }) => ({ id, sender_type, content }));
-  }
+  const paged = await readPagedById(store.db, fields, sessionId);
+  if (paged) return paged.map(({ id, sender_type, content }) => ({ id, sender_type, content }));
   // A session from before the pages: the collection, which FerretDB scans whole.
   const turns = await store.db
     .collection<MessageDoc>(COLLECTIONS.messages)

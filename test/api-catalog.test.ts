@@ -1,4 +1,7 @@
+import { FieldCrypto } from '../lib/crypto/fields';
+import type { Message } from '../lib/schemas/session';
 import { COLLECTIONS } from '../lib/store/collections';
+import type { SessionViewFields } from '../lib/store/session-view';
 import { startRuntime, type Runtime } from './helpers/runtime';
 import { waitFor } from './helpers/stack';
 
@@ -188,6 +191,18 @@ describe('personas and session listing over REST', () => {
     for (const [i, messageId] of order.entries()) {
       await messages.updateOne({ _id: messageId as never }, { $set: { timestamp: times[i] } });
     }
+    // And in the session's copy of its transcript (its view), which the reads use.
+    const sessions = rt.api.connections.store.db.collection<SessionViewFields>(
+      COLLECTIONS.sessions,
+    );
+    const fields = FieldCrypto.fromConfig(rt.config);
+    const doc = await sessions.findOne({ _id: id as never });
+    const view = JSON.parse(fields.openView(id, 'messages', doc!.view_messages!)) as Message[];
+    const retimed = view.map((m) => ({ ...m, timestamp: times[order.indexOf(m.id)] }));
+    await sessions.updateOne(
+      { _id: id as never },
+      { $set: { view_messages: fields.sealView(id, 'messages', JSON.stringify(retimed)) } },
+    );
     const since = async (bound: string) =>
       (await page(`since=${encodeURIComponent(bound)}`)).messages.map((m) => m.id);
     expect(await since('2030-03-01T10:00:00Z')).toEqual(order.slice(1));

@@ -69,12 +69,12 @@ describe('transcript pages', () => {
     );
     expect(new Set(all.messages.map((m) => m.id)).size).toBe(lines + 1);
 
-    // Three pages, the last one partly filled, each found by its id.
+    // Page 0 is the session's view; after it, two page documents, the last one partly filled.
     const stored = await Promise.all(
       [0, 1, 2, 3].map((p) => pages().findOne({ _id: pageId(id, p) })),
     );
     expect(stored.map((p) => p?.count)).toEqual([
-      TRANSCRIPT_PAGE_SIZE,
+      undefined,
       TRANSCRIPT_PAGE_SIZE,
       lines + 1 - 2 * TRANSCRIPT_PAGE_SIZE,
       undefined,
@@ -120,28 +120,27 @@ describe('transcript pages', () => {
   it('adds a message to its page once, however often its write is retried', async () => {
     const fields = FieldCrypto.fromConfig(rt.config);
     const sessionId = `ses_pagetest${Date.now()}`;
-    const message = (n: number): Message => ({
-      id: `msg_pagetest${n}`,
+    const message = (seq: number): Message => ({
+      id: `msg_pagetest${seq}`,
       session_id: sessionId,
       sender_type: 'client',
       sender_id: 'c_pagetest',
-      content: `Retried ${n}`,
-      timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+      content: `Retried ${seq}`,
+      timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
     });
-    // The second write of message 2 is a retry; message 51 opens the next page.
-    for (const [n, seq] of [
-      [1, 1],
-      [2, 2],
-      [2, 2],
-      [51, 51],
-      [51, 51],
-    ] as const) {
-      await addMessageToPage(db(), fields, message(n), seq);
+    const first = TRANSCRIPT_PAGE_SIZE + 1;
+    const next = 2 * TRANSCRIPT_PAGE_SIZE + 1;
+    // The second writes are retries; the first messages belong to the view, not to a page.
+    for (const seq of [1, first, first + 1, first + 1, next, next]) {
+      await addMessageToPage(db(), fields, message(seq), seq);
     }
-    const first = await pages().findOne({ _id: pageId(sessionId, 0) });
-    const second = await pages().findOne({ _id: pageId(sessionId, 1) });
-    expect([first?.count, second?.count]).toEqual([2, 1]);
-    const opened = JSON.parse(fields.openTranscriptPage(pageId(sessionId, 0), first!.messages));
-    expect(opened.map((m: Message) => m.content)).toEqual(['Retried 1', 'Retried 2']);
+    const stored = await Promise.all(
+      [0, 1, 2].map((p) => pages().findOne({ _id: pageId(sessionId, p) })),
+    );
+    expect(stored.map((p) => p?.count)).toEqual([undefined, 2, 1]);
+    const opened = JSON.parse(
+      fields.openTranscriptPage(pageId(sessionId, 1), stored[1]!.messages),
+    ) as Message[];
+    expect(opened.map((m) => m.content)).toEqual([`Retried ${first}`, `Retried ${first + 1}`]);
   });
 });

@@ -25,7 +25,7 @@ import {
 import { newId } from '../../lib/ids';
 import { findVisible, visibleTo, type Actor } from '../access';
 import { fromView, WITHOUT_VIEW, type SessionViewFields } from '../../lib/store/session-view';
-import { isPaged, readPages } from '../../lib/store/transcript-pages';
+import { readPaged, readPagedById } from '../../lib/store/transcript-pages';
 import { whyNot, type SessionAction } from '../../workflows/session-state';
 import {
   COLLECTIONS,
@@ -311,11 +311,12 @@ export class SessionService {
       view_notes,
       view_notes_overflow,
     });
+    const paged = { view_messages, view_messages_overflow, transcript_paged };
     const [messages, notes] = await Promise.all([
       view.messages ??
-        (transcript_paged
-          ? readPages(this.db, this.fields, sessionId)
-          : this.legacyTranscript(sessionId)),
+        readPaged(this.db, this.fields, sessionId, paged).then(
+          (found) => found ?? this.legacyTranscript(sessionId),
+        ),
       view.notes ??
         this.db
           .collection<NoteDoc>(COLLECTIONS.notes)
@@ -438,10 +439,10 @@ export class SessionService {
     opts: { since?: string; page?: number; limit: number },
   ): Promise<{ items: Message[]; total: number }> {
     const skip = ((opts.page ?? 1) - 1) * opts.limit;
-    if (await isPaged(this.db, sessionId)) {
+    const all = await readPagedById(this.db, this.fields, sessionId);
+    if (all) {
       // Pages hold the transcript in order, and a message's time is taken when its write runs,
       // in that order: `since` keeps a tail of it.
-      const all = await readPages(this.db, this.fields, sessionId);
       const since = opts.since;
       const kept = since === undefined ? all : all.filter((m) => m.timestamp > since);
       return { items: kept.slice(skip, skip + opts.limit), total: kept.length };

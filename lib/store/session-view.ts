@@ -29,8 +29,9 @@ export interface SessionViewFields {
   view_notes?: string;
   view_notes_overflow?: boolean;
   /**
-   * Set on sessions created since the transcript is also kept in pages (transcript-pages.ts):
-   * their whole transcript is read from those; older sessions' from the messages collection.
+   * Set on sessions created since the transcript is also kept in pages (transcript-pages.ts,
+   * whose page 0 is this view): their whole transcript is read from the view and the pages;
+   * older sessions' from the messages collection.
    */
   transcript_paged?: boolean;
 }
@@ -74,6 +75,10 @@ export const addMessageToView = (db: Db, fields: FieldCrypto, message: Message) 
 export const addNoteToView = (db: Db, fields: FieldCrypto, sessionId: string, note: Note) =>
   appendToView(db, fields, sessionId, 'notes', note, VIEW_NOTE_LIMIT);
 
+/** The view's messages, in the clear. */
+export const openViewMessages = (fields: FieldCrypto, sessionId: string, value: string) =>
+  JSON.parse(fields.openView(sessionId, 'messages', value)) as Message[];
+
 /** What the view can answer by itself; `undefined` means: read the collection. */
 export function fromView(
   fields: FieldCrypto,
@@ -87,7 +92,7 @@ export function fromView(
     messages:
       doc.view_messages_overflow || doc.view_messages === undefined
         ? undefined
-        : (JSON.parse(fields.openView(sessionId, 'messages', doc.view_messages)) as Message[]),
+        : openViewMessages(fields, sessionId, doc.view_messages),
     notes:
       doc.view_notes_overflow || doc.view_notes === undefined
         ? undefined

@@ -1,12 +1,16 @@
 /**
- * The transcript kept a second time as pages of TRANSCRIPT_PAGE_SIZE messages, one document per
- * page with `_id` = `<session_id>:<page>`, so reading a whole transcript is a run of `_id` lookups.
+ * The transcript kept a second time in pages of TRANSCRIPT_PAGE_SIZE messages, so reading a whole
+ * transcript is a run of `_id` lookups. Page 0 is the session document's view (session-view.ts,
+ * the first VIEW_MESSAGE_LIMIT messages); page k ≥ 1 is a document of its own in
+ * `transcript_pages`, `_id` = `<session_id>:<k>`, holding messages k·SIZE+1 … (k+1)·SIZE.
  *
  * Why: FerretDB (the embedded default) serves only `_id` equality from an index. Every
  * `find({ session_id })` on the messages collection parsed every message of every session, so
  * the end-of-session analysis, the messages page and the details of a long session got slower
  * with each session stored (after ~40,000 messages one read took minutes). A message's page
- * follows from its place (`seq`, counted from 1 by the workflow), so a write touches one page.
+ * follows from its place (`seq`, counted from 1 by the workflow), so a write touches one page:
+ * the view for the first messages (as before), a page after. Each message costs the same writes
+ * whatever its place, and a session of up to SIZE messages has no page documents at all.
  *
  * The messages collection stays the record of truth (a message by id, exports, erasure). Pages
  * are written by the session's single writer (its workflow, through activities run one at a
@@ -18,27 +22,32 @@ import type { Db } from 'mongodb';
 import type { FieldCrypto } from '../crypto/fields';
 import type { Message } from '../schemas/session';
 import { COLLECTIONS, type SessionDoc, type TranscriptPageDoc } from './collections';
-import type { SessionViewFields } from './session-view';
+import { openViewMessages, VIEW_MESSAGE_LIMIT, type SessionViewFields } from './session-view';
 
-export const TRANSCRIPT_PAGE_SIZE = 50;
+/** A page holds as many messages as the view, so page 0 is the view. */
+export const TRANSCRIPT_PAGE_SIZE = VIEW_MESSAGE_LIMIT;
 /** Pages read at once: a long transcript is read in a few rounds, not one lookup at a time. */
 const PAGES_PER_ROUND = 8;
 
 export const pageId = (sessionId: string, page: number) => `${sessionId}:${page}`;
+
+/** The page a message's place puts it on; 0 is the view. */
+export const pageOf = (seq: number) => Math.floor((seq - 1) / TRANSCRIPT_PAGE_SIZE);
 
 /** A message with its place, as a page holds it. */
 type PagedMessage = Message & { seq: number };
 
 const pages = (db: Db) => db.collection<TranscriptPageDoc>(COLLECTIONS.transcriptPages);
 
-/** Adds the message to its page unless a retried write put it there already. */
+/** Adds a message past the view to its page, unless a retried write put it there already. */
 export async function addMessageToPage(
   db: Db,
   fields: FieldCrypto,
   message: Message,
   seq: number,
 ): Promise<void> {
-  const page = Math.floor((seq - 1) / TRANSCRIPT_PAGE_SIZE);
+  const page = pageOf(seq);
+  if (page < 1) return;
   const id = pageId(message.session_id, page);
   const doc = await pages(db).findOne({ _id: id }, { projection: { messages: 1 } });
   const items = doc
@@ -62,35 +71,53 @@ export async function addMessageToPage(
   );
 }
 
-/** Whether the session's transcript can be read from its pages. */
-export async function isPaged(db: Db, sessionId: string): Promise<boolean> {
-  const doc = await db
-    .collection<SessionDoc & SessionViewFields>(COLLECTIONS.sessions)
-    .findOne({ _id: sessionId }, { projection: { _id: 0, transcript_paged: 1 } });
-  return doc?.transcript_paged === true;
-}
+/** What of the session document the pages are read with. */
+export const PAGED_FIELDS = {
+  view_messages: 1,
+  view_messages_overflow: 1,
+  transcript_paged: 1,
+} as const;
 
 /**
- * The whole transcript in order, from its pages: rounds of lookups until a page is missing. Only
- * for sessions that are paged (the caller checked), or it answers with what pages there are.
+ * The whole transcript in order, from the view and the pages after it; `undefined` for a session
+ * from before the pages (read the collection).
  */
-export async function readPages(
+export async function readPaged(
   db: Db,
   fields: FieldCrypto,
   sessionId: string,
-): Promise<Message[]> {
-  const out: Message[] = [];
-  for (let first = 0; ; first += PAGES_PER_ROUND) {
+  doc: SessionViewFields,
+): Promise<Message[] | undefined> {
+  if (!doc.transcript_paged || doc.view_messages === undefined) return undefined;
+  const out = openViewMessages(fields, sessionId, doc.view_messages);
+  if (!doc.view_messages_overflow) return out;
+  // A write that never landed would shift the view by one; the first page may repeat its last.
+  const seen = new Set(out.map((m) => m.id));
+  for (let first = 1; ; first += PAGES_PER_ROUND) {
     const ids = Array.from({ length: PAGES_PER_ROUND }, (_, i) => pageId(sessionId, first + i));
     const round = await Promise.all(
       ids.map((id) => pages(db).findOne({ _id: id }, { projection: { messages: 1 } })),
     );
-    for (const [i, doc] of round.entries()) {
-      if (!doc) return out;
-      const items = JSON.parse(fields.openTranscriptPage(ids[i]!, doc.messages)) as PagedMessage[];
-      for (const { seq: _seq, ...message } of items) out.push(message);
+    for (const [i, page] of round.entries()) {
+      if (!page) return out;
+      const items = JSON.parse(fields.openTranscriptPage(ids[i]!, page.messages)) as PagedMessage[];
+      for (const { seq: _seq, ...message } of items) {
+        if (!seen.has(message.id)) out.push(message);
+      }
     }
   }
+}
+
+/** The transcript of any session by id: from its pages, or `undefined` if it has none. */
+export async function readPagedById(
+  db: Db,
+  fields: FieldCrypto,
+  sessionId: string,
+): Promise<Message[] | undefined> {
+  const doc = await db
+    .collection<SessionDoc & SessionViewFields>(COLLECTIONS.sessions)
+    .findOne({ _id: sessionId }, { projection: { _id: 0, ...PAGED_FIELDS } });
+  return doc ? readPaged(db, fields, sessionId, doc) : undefined;
 }
 
 /** Deletes the sessions' pages (client erasure). */
