@@ -22,6 +22,7 @@ import type { PersonaEngine } from '../personas/engine/types';
 import { analyzeProgress, type ProgressInput } from '../personas/engine/progress';
 import type { PersonaLookup } from './persona';
 import { readTranscript } from './transcript';
+import { readPagedById } from '../lib/store/transcript-pages';
 
 export interface AnalysisActivityDeps {
   store: Store;
@@ -45,6 +46,8 @@ export interface ProgressReportActivityRequest {
 
 /** More sessions than this in one period: the most recent ones are analysed. */
 export const MAX_PROGRESS_SESSIONS = 1000;
+/** Sessions whose transcripts the progress report reads at once. */
+const PAGED_READS_AT_ONCE = 8;
 
 const nextDay = (day: string) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
@@ -144,10 +147,31 @@ export function createAnalysisActivities({
       const ids = held.map((s) => s.session_id);
       const said = new Map<string, string[]>(ids.map((id) => [id, []]));
       const saidIds = new Map<string, string[]>(ids.map((id) => [id, []]));
-      if (ids.length) {
+      // From each session's pages (lookups by `_id`); sessions from before the pages are read
+      // from the messages collection in one query (which FerretDB answers by a scan).
+      const legacy: string[] = [];
+      for (let i = 0; i < ids.length; i += PAGED_READS_AT_ONCE) {
+        const batch = ids.slice(i, i + PAGED_READS_AT_ONCE);
+        const transcripts = await Promise.all(
+          batch.map((id) => readPagedById(store.db, fields, id)),
+        );
+        for (const [j, transcript] of transcripts.entries()) {
+          const id = batch[j]!;
+          if (!transcript) {
+            legacy.push(id);
+            continue;
+          }
+          for (const m of transcript) {
+            if (m.sender_type !== 'client') continue;
+            said.get(id)?.push(m.content);
+            saidIds.get(id)?.push(m.id);
+          }
+        }
+      }
+      if (legacy.length) {
         const written = await messages()
           .find(
-            { session_id: { $in: ids }, sender_type: 'client' },
+            { session_id: { $in: legacy }, sender_type: 'client' },
             { projection: { _id: 1, session_id: 1, content: 1, seq: 1 } },
           )
           .sort({ session_id: 1, seq: 1 })
