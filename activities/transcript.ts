@@ -10,7 +10,7 @@ import { COLLECTIONS, isDuplicateKey, type MessageDoc } from '../lib/store/colle
 import { eventId, publishEvent } from '../lib/events';
 import type { Message } from '../lib/schemas/session';
 import { addMessageToView, VIEW_MESSAGE_LIMIT } from '../lib/store/session-view';
-import { addMessageToPage, readPagedById } from '../lib/store/transcript-pages';
+import { addMessageToPage, readWholeTranscript } from '../lib/store/transcript-pages';
 
 export interface SessionRef {
   session_id: string;
@@ -88,15 +88,6 @@ export async function readTranscript(
   fields: FieldCrypto,
   sessionId: string,
 ): Promise<Pick<Message, 'id' | 'sender_type' | 'content'>[]> {
-  const paged = await readPagedById(store.db, fields, sessionId);
-  if (paged) return paged.map(({ id, sender_type, content }) => ({ id, sender_type, content }));
-  // A session from before the pages: the collection, which FerretDB scans whole.
-  const turns = await store.db
-    .collection<MessageDoc>(COLLECTIONS.messages)
-    .find({ session_id: sessionId }, { projection: { _id: 1, sender_type: 1, content: 1, seq: 1 } })
-    .sort({ seq: 1 })
-    .toArray();
-  return turns.map((m) =>
-    fields.openMessage({ id: m._id, sender_type: m.sender_type, content: m.content }),
-  );
+  const transcript = await readWholeTranscript(store.db, fields, sessionId);
+  return transcript.map(({ id, sender_type, content }) => ({ id, sender_type, content }));
 }

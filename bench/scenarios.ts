@@ -201,15 +201,15 @@ function sessionLengthVerdict(
   return { ...verdict, detail: `at message ${last.message}, the last reached: ${verdict.detail}` };
 }
 
+/** Scheduled starts a second in the full (c): what this 2-core machine sustains (bench/changes.md). */
+const START_RATE = 8;
+const START_WINDOW_SECONDS = 240;
+
 /**
  * (c) runs on a throw-away stack of its own: it starts its own API and workers (the session
  * worker's cache is part of what is measured), and the 10,000 sessions it books must not wait
  * in, or start on, the stack the other scenarios measure.
  */
-/** Scheduled starts a second in the full (c): what this 2-core machine sustains (bench/changes.md). */
-const START_RATE = 8;
-const START_WINDOW_SECONDS = 240;
-
 const scheduledSessions: Scenario = {
   key: 'c',
   title: 'Scheduled sessions: booking, worker memory while they wait, punctuality',
@@ -482,8 +482,8 @@ const webhooks: Scenario = {
 /**
  * In running order: session length first, on a quiet system (as bench:turnaround does); (c) on
  * its own stack while the shared one is idle; the turnaround after the read path, since the
- * sessions it ends are analysed in the background for minutes afterwards and each analysis reads
- * the transcript store (a full scan on FerretDB), which held a run's read path up for minutes;
+ * sessions it ends are analysed in the background for minutes afterwards (while an analysis
+ * scanned the whole transcript store, that held a run's read path up for minutes);
  * the webhooks last (their dispatcher then sees no other scenario's events).
  */
 export const SCENARIOS: Scenario[] = [

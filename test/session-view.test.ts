@@ -1,6 +1,5 @@
 import { VIEW_MESSAGE_LIMIT } from '../lib/store/session-view';
-import { startRuntime, type Runtime } from './helpers/runtime';
-import { waitFor } from './helpers/stack';
+import { startedSession, startRuntime, type Runtime } from './helpers/runtime';
 
 /** GET /sessions/{id} reads a view kept in the session document; it must equal the records. */
 describe('session details view', () => {
@@ -12,20 +11,7 @@ describe('session details view', () => {
     await rt?.stop();
   });
 
-  async function activeSession(): Promise<string> {
-    const created = await rt.http('POST', '/api/v1/sessions', {
-      client_id: await rt.clientId('view'),
-      persona_id: 'sam_taylor',
-    });
-    const id = created.body.session_id as string;
-    expect((await rt.http('POST', `/api/v1/sessions/${id}/start`)).status).toBe(200);
-    // The persona's opening line is the first message.
-    await waitFor('the opening message', async () => {
-      const res = await rt.http('GET', `/api/v1/sessions/${id}/messages`);
-      return res.body.pagination.total >= 1 ? res : undefined;
-    });
-    return id;
-  }
+  const activeSession = () => startedSession(rt, 'view');
 
   const transcript = async (id: string) =>
     (await rt.http('GET', `/api/v1/sessions/${id}/messages?limit=100`)).body.messages as unknown[];

@@ -2,8 +2,7 @@ import { FieldCrypto } from '../lib/crypto/fields';
 import { COLLECTIONS, type TranscriptPageDoc } from '../lib/store/collections';
 import { addMessageToPage, pageId, TRANSCRIPT_PAGE_SIZE } from '../lib/store/transcript-pages';
 import type { Message } from '../lib/schemas/session';
-import { startRuntime, type Runtime } from './helpers/runtime';
-import { waitFor } from './helpers/stack';
+import { startedSession, startRuntime, type Runtime } from './helpers/runtime';
 
 /**
  * The transcript is read from pages looked up by `_id` (FerretDB scans the messages collection
@@ -21,19 +20,7 @@ describe('transcript pages', () => {
   const db = () => rt.api.connections.store.db;
   const pages = () => db().collection<TranscriptPageDoc>(COLLECTIONS.transcriptPages);
 
-  async function activeSession(): Promise<string> {
-    const created = await rt.http('POST', '/api/v1/sessions', {
-      client_id: await rt.clientId('pages'),
-      persona_id: 'sam_taylor',
-    });
-    const id = created.body.session_id as string;
-    expect((await rt.http('POST', `/api/v1/sessions/${id}/start`)).status).toBe(200);
-    await waitFor('the opening message', async () => {
-      const res = await rt.http('GET', `/api/v1/sessions/${id}/messages`);
-      return res.body.pagination.total >= 1 ? res : undefined;
-    });
-    return id;
-  }
+  const activeSession = () => startedSession(rt, 'pages');
 
   /** Every message, page by page of the API's own paging. */
   async function listed(id: string, query = ''): Promise<{ messages: Message[]; total: number }> {

@@ -25,7 +25,7 @@ import {
 import { newId } from '../../lib/ids';
 import { findVisible, visibleTo, type Actor } from '../access';
 import { fromView, WITHOUT_VIEW, type SessionViewFields } from '../../lib/store/session-view';
-import { readPaged, readPagedById } from '../../lib/store/transcript-pages';
+import { readPagedById, readWholeTranscript } from '../../lib/store/transcript-pages';
 import { whyNot, type SessionAction } from '../../workflows/session-state';
 import {
   COLLECTIONS,
@@ -313,10 +313,7 @@ export class SessionService {
     });
     const paged = { view_messages, view_messages_overflow, transcript_paged };
     const [messages, notes] = await Promise.all([
-      view.messages ??
-        readPaged(this.db, this.fields, sessionId, paged).then(
-          (found) => found ?? this.legacyTranscript(sessionId),
-        ),
+      view.messages ?? readWholeTranscript(this.db, this.fields, sessionId, paged),
       view.notes ??
         this.db
           .collection<NoteDoc>(COLLECTIONS.notes)
@@ -463,17 +460,6 @@ export class SessionService {
       col.countDocuments(filter),
     ]);
     return { items: items.map((m) => this.fields.openMessage(m)), total };
-  }
-
-  /** The transcript of a session from before the pages, from the collection (scanned whole). */
-  private async legacyTranscript(sessionId: string): Promise<Message[]> {
-    const ms = await this.db
-      .collection<MessageDoc>(COLLECTIONS.messages)
-      .find({ session_id: sessionId }, { projection: { _id: 0, seq: 0 } })
-      .sort({ seq: 1 })
-      .limit(10_000)
-      .toArray();
-    return ms.map((m) => this.fields.openMessage(m));
   }
 
   /** The session if the actor may see it; otherwise not found, whether or not it exists. */

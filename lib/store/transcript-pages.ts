@@ -21,7 +21,12 @@
 import type { Db } from 'mongodb';
 import type { FieldCrypto } from '../crypto/fields';
 import type { Message } from '../schemas/session';
-import { COLLECTIONS, type SessionDoc, type TranscriptPageDoc } from './collections';
+import {
+  COLLECTIONS,
+  type MessageDoc,
+  type SessionDoc,
+  type TranscriptPageDoc,
+} from './collections';
 import { openViewMessages, VIEW_MESSAGE_LIMIT, type SessionViewFields } from './session-view';
 
 /** A page holds as many messages as the view, so page 0 is the view. */
@@ -32,7 +37,7 @@ const PAGES_PER_ROUND = 8;
 export const pageId = (sessionId: string, page: number) => `${sessionId}:${page}`;
 
 /** The page a message's place puts it on; 0 is the view. */
-export const pageOf = (seq: number) => Math.floor((seq - 1) / TRANSCRIPT_PAGE_SIZE);
+const pageOf = (seq: number) => Math.floor((seq - 1) / TRANSCRIPT_PAGE_SIZE);
 
 /** A message with its place, as a page holds it. */
 type PagedMessage = Message & { seq: number };
@@ -72,7 +77,7 @@ export async function addMessageToPage(
 }
 
 /** What of the session document the pages are read with. */
-export const PAGED_FIELDS = {
+const PAGED_FIELDS = {
   view_messages: 1,
   view_messages_overflow: 1,
   transcript_paged: 1,
@@ -118,6 +123,29 @@ export async function readPagedById(
     .collection<SessionDoc & SessionViewFields>(COLLECTIONS.sessions)
     .findOne({ _id: sessionId }, { projection: { _id: 0, ...PAGED_FIELDS } });
   return doc ? readPaged(db, fields, sessionId, doc) : undefined;
+}
+
+/**
+ * The whole transcript in order: from the view and pages (`doc`, the session document's
+ * PAGED_FIELDS, when the caller has read it already), or, for a session from before the pages,
+ * from the messages collection, which FerretDB scans whole.
+ */
+export async function readWholeTranscript(
+  db: Db,
+  fields: FieldCrypto,
+  sessionId: string,
+  doc?: SessionViewFields,
+): Promise<Message[]> {
+  const paged = doc
+    ? await readPaged(db, fields, sessionId, doc)
+    : await readPagedById(db, fields, sessionId);
+  if (paged) return paged;
+  const stored = await db
+    .collection<MessageDoc>(COLLECTIONS.messages)
+    .find({ session_id: sessionId }, { projection: { _id: 0, seq: 0 } })
+    .sort({ seq: 1 })
+    .toArray();
+  return stored.map((m) => fields.openMessage(m));
 }
 
 /** Deletes the sessions' pages (client erasure). */

@@ -193,3 +193,18 @@ export async function collectEvents(bus: Bus, sessionId: string): Promise<EventC
     },
   };
 }
+
+/** A started session of the admin's client `label`, once the persona's opening line is stored. */
+export async function startedSession(rt: Runtime, label: string): Promise<string> {
+  const created = await rt.http('POST', '/api/v1/sessions', {
+    client_id: await rt.clientId(label),
+    persona_id: 'sam_taylor',
+  });
+  const id = created.body.session_id as string;
+  expect((await rt.http('POST', `/api/v1/sessions/${id}/start`)).status).toBe(200);
+  await waitFor('the opening message', async () => {
+    const res = await rt.http('GET', `/api/v1/sessions/${id}/messages`);
+    return res.body.pagination.total >= 1 ? res : undefined;
+  });
+  return id;
+}
