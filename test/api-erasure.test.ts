@@ -143,12 +143,20 @@ describe('erasing a client', () => {
     await expect(temporal.schedule.getHandle(`series-${gone.seriesId}`).describe()).rejects.toThrow(
       /not found/i,
     );
-    await waitFor('the visibility records to go', async () => {
-      for await (const _ of temporal.workflow.list({ query: `ClientId = "${gone.clientId}"` })) {
-        return undefined;
-      }
-      return true;
-    });
+    // The analysis workflow is completed, so its record goes on the slower path (tens of
+    // seconds, longer on a busy machine). A timeout names what is left.
+    await waitFor(
+      'the visibility records to go',
+      async () => {
+        const left: string[] = [];
+        for await (const wf of temporal.workflow.list({ query: `ClientId = "${gone.clientId}"` })) {
+          left.push(`${wf.workflowId} (${wf.status.name})`);
+        }
+        if (left.length) throw new Error(`still listed: ${left.join(', ')}`);
+        return true;
+      },
+      120_000,
+    );
 
     // The other client is untouched.
     expect((await rt.http('GET', `/api/v1/clients/${kept.clientId}`)).status).toBe(200);
