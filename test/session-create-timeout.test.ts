@@ -3,6 +3,7 @@
  * is answered 503 in the error envelope, and leaves no session behind to start by itself later.
  */
 import { startRuntime, type Runtime } from './helpers/runtime';
+import { waitFor } from './helpers/stack';
 
 describe('creating a session while no session worker takes the work', () => {
   let rt: Runtime;
@@ -36,12 +37,19 @@ describe('creating a session while no session worker takes the work', () => {
     });
 
     // The workflow the server started is terminated, so no worker arriving later stores it.
-    const workflows = [];
-    for await (const wf of rt.api.connections.temporal.client.workflow.list({
-      query: `TaskQueue = '${rt.config.temporal.task_queues.sessions}'`,
-    }))
-      workflows.push(wf);
-    expect(workflows.map((w) => w.status.name)).toEqual(['TERMINATED']);
+    // (Visibility is updated just after the termination, so a busy machine may show it late.)
+    const statuses = async () => {
+      const found: string[] = [];
+      for await (const wf of rt.api.connections.temporal.client.workflow.list({
+        query: `TaskQueue = '${rt.config.temporal.task_queues.sessions}'`,
+      }))
+        found.push(wf.status.name);
+      return found;
+    };
+    await waitFor('the started workflow to be listed as terminated', async () =>
+      (await statuses()).includes('TERMINATED'),
+    );
+    expect(await statuses()).toEqual(['TERMINATED']);
     const listed = await rt.http('GET', `/api/v1/sessions?client_id=${clientId}`);
     expect(listed.body.sessions).toEqual([]);
   }, 30_000);
