@@ -301,6 +301,14 @@ export const configSchema = z.object({
         .describe(
           'Longest the API waits for a new session to be stored by its workflow; past it, the start is undone and the caller gets a 503 to retry.',
         ),
+      command_timeout_seconds: z.coerce
+        .number()
+        .min(1)
+        .max(300)
+        .default(30)
+        .describe(
+          'Longest the API waits for a session command (start, message, note, end, cancel) to be answered by its workflow; past it the caller gets a 503 to retry. The command may still be carried out: messages and notes sent with the same `Idempotency-Key` are stored once.',
+        ),
     })
     .prefault({}),
   nats: z

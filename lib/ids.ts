@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** Entity prefixes from DESIGN.md; the prefix tells a reader what an id names. */
 export const ID_PREFIX = {
@@ -31,4 +31,16 @@ export function randomToken(length: number): string {
 
 export function newId(kind: IdKind, length = 16): string {
   return ID_PREFIX[kind] + randomToken(length);
+}
+
+/**
+ * The id a retried request must get again: derived from `seed` (e.g. an Idempotency-Key scoped
+ * to its caller and path), it has the form of a random id, so nothing downstream can tell them
+ * apart. Modulo bias over a 256-bit digest is irrelevant here: these need to be stable, not secret.
+ */
+export function idFrom(kind: IdKind, seed: string, length = 16): string {
+  const digest = createHash('sha256').update(`${kind}\n${seed}`).digest();
+  let out = '';
+  for (let i = 0; i < length; i++) out += ALPHABET[digest[i]! % 36];
+  return ID_PREFIX[kind] + out;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Db } from 'mongodb';
 import { ConflictError, ValidationError } from '../../lib/errors';
 import { isDuplicateKey } from '../../lib/store/collections';
@@ -9,6 +9,13 @@ const WINDOW_MS = 24 * 60 * 60 * 1000;
 const KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
 /** An in-progress mark this old was left by a process that died mid-request; the key is free again. */
 const ABANDONED_MS = 2 * 60 * 1000;
+
+/**
+ * The request's Idempotency-Key, scoped to its caller and path, once the middleware accepted it:
+ * a handler derives the id of what it creates from it, so a retry names the same thing.
+ */
+export const requestKeyOf = (ctx: Context): string | undefined =>
+  ctx.state.idempotencyId as string | undefined;
 
 interface KeyRecord {
   _id: string;
@@ -81,6 +88,9 @@ export function idempotency(
       throw err;
     }
 
+    // Handlers that create something derive its id from this, so a retry after an answer that
+    // was lost (or a 503 whose command went through after all) names the same thing again.
+    ctx.state.idempotencyId = id;
     let succeeded = false;
     try {
       await next();

@@ -3,6 +3,7 @@ import { route, type AnyRoute } from '../routing/route';
 import { pageQuery, pagination } from '../pagination';
 import { actorOf } from '../access';
 import type { SessionListItem, SessionService } from '../sessions/service';
+import { requestKeyOf } from '../middleware/idempotency';
 import {
   insightSchema,
   messageSchema,
@@ -241,7 +242,7 @@ export function sessionRoutes(service: SessionService): AnyRoute[] {
       operationId: 'sendMessage',
       summary: 'Send a message in an active session',
       description:
-        'A client message gets the persona’s reply as a `message.created` event (WebSocket, webhooks).',
+        'A client message gets the persona’s reply as a `message.created` event (WebSocket, webhooks). Send it with an `Idempotency-Key`: a retry after a lost answer or a 503 (the runtime did not answer within `temporal.command_timeout_seconds`) is then stored, and answered, once.',
       tag,
       auth: 'sessions:write',
       params: sessionIdParams,
@@ -250,7 +251,12 @@ export function sessionRoutes(service: SessionService): AnyRoute[] {
       responses: { 201: { description: 'The stored message', schema: messageSchema } },
       handler: async (ctx, { params, body, principal }) => {
         ctx.status = 201;
-        ctx.body = await service.sendMessage(params.id, body, actorOf(principal));
+        ctx.body = await service.sendMessage(
+          params.id,
+          body,
+          actorOf(principal),
+          requestKeyOf(ctx),
+        );
       },
     }),
     route({
@@ -289,7 +295,7 @@ export function sessionRoutes(service: SessionService): AnyRoute[] {
       responses: { 201: { description: 'The stored note', schema: noteSchema } },
       handler: async (ctx, { params, body, principal }) => {
         ctx.status = 201;
-        ctx.body = await service.addNote(params.id, body, actorOf(principal));
+        ctx.body = await service.addNote(params.id, body, actorOf(principal), requestKeyOf(ctx));
       },
     }),
   ];

@@ -22,7 +22,7 @@ import {
   ServiceUnavailableError,
   ValidationError,
 } from '../../lib/errors';
-import { newId } from '../../lib/ids';
+import { idFrom, newId } from '../../lib/ids';
 import { findVisible, visibleTo, type Actor } from '../access';
 import { fromView, WITHOUT_VIEW, type SessionViewFields } from '../../lib/store/session-view';
 import { readPagedById, readWholeTranscript } from '../../lib/store/transcript-pages';
@@ -356,46 +356,44 @@ export class SessionService {
 
   async start(sessionId: string, actor: Actor): Promise<Session> {
     await this.assertVisible(sessionId, actor);
-    try {
-      return await this.call(
-        sessionId,
-        () => this.handle(sessionId).executeUpdate(startSessionUpdate),
-        'start',
-      );
-    } finally {
-      this.changed(sessionId);
-    }
+    return this.callChanging(
+      sessionId,
+      () => this.handle(sessionId).executeUpdate(startSessionUpdate),
+      'start',
+    );
   }
 
   async end(sessionId: string, actor: Actor): Promise<Session> {
     await this.assertVisible(sessionId, actor);
-    try {
-      return await this.call(
-        sessionId,
-        () => this.handle(sessionId).executeUpdate(endSessionUpdate),
-        'end',
-      );
-    } finally {
-      this.changed(sessionId);
-    }
+    return this.callChanging(
+      sessionId,
+      () => this.handle(sessionId).executeUpdate(endSessionUpdate),
+      'end',
+    );
   }
 
   async cancel(sessionId: string, actor: Actor): Promise<Session> {
     await this.assertVisible(sessionId, actor);
-    try {
-      return await this.call(
-        sessionId,
-        () => this.handle(sessionId).executeUpdate(cancelSessionUpdate),
-        'cancel',
-      );
-    } finally {
-      this.changed(sessionId);
-    }
+    return this.callChanging(
+      sessionId,
+      () => this.handle(sessionId).executeUpdate(cancelSessionUpdate),
+      'cancel',
+    );
   }
 
-  async sendMessage(sessionId: string, req: SendMessageRequest, actor: Actor): Promise<Message> {
+  /**
+   * `requestKey` (the caller's Idempotency-Key, scoped) makes the message id the same on a retry,
+   * and the workflow answers a known id with the stored message: a message sent again after a
+   * lost answer or a 503 is stored once.
+   */
+  async sendMessage(
+    sessionId: string,
+    req: SendMessageRequest,
+    actor: Actor,
+    requestKey?: string,
+  ): Promise<Message> {
     await this.assertVisible(sessionId, actor);
-    const messageId = newId('message');
+    const messageId = requestKey ? idFrom('message', requestKey) : newId('message');
     return this.callChanging(
       sessionId,
       () =>
@@ -417,9 +415,15 @@ export class SessionService {
     );
   }
 
-  async addNote(sessionId: string, req: AddNoteRequest, actor: Actor): Promise<Note> {
+  /** `requestKey` as for sendMessage: the note is stored once, by id, however often it is sent. */
+  async addNote(
+    sessionId: string,
+    req: AddNoteRequest,
+    actor: Actor,
+    requestKey?: string,
+  ): Promise<Note> {
     await this.assertVisible(sessionId, actor);
-    const noteId = newId('note');
+    const noteId = requestKey ? idFrom('note', requestKey) : newId('note');
     return this.callChanging(
       sessionId,
       () =>
@@ -473,14 +477,23 @@ export class SessionService {
     return this.temporal.workflow.getHandle(workflowIdFor(sessionId));
   }
 
-  /** A command that changes the session: afterwards this instance reads it afresh. */
+  /**
+   * A command that changes the session, answered within temporal.command_timeout_seconds (a
+   * session worker busy or away would otherwise hold the caller without end); afterwards this
+   * instance reads the session afresh.
+   */
   private async callChanging<T>(
     sessionId: string,
     fn: () => Promise<T>,
     action?: SessionAction,
   ): Promise<T> {
+    const deadline = Date.now() + this.config.temporal.command_timeout_seconds * 1000;
     try {
-      return await this.call(sessionId, fn, action);
+      return await this.call(
+        sessionId,
+        () => this.temporal.connection.withDeadline(deadline, fn),
+        action,
+      );
     } finally {
       this.changed(sessionId);
     }
@@ -517,8 +530,10 @@ export class SessionService {
       // Temporal did not answer within the call's deadline (a busy or absent worker), or the
       // server is closing: the request can be retried, it did not fail on its merits.
       if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        // The command may still be carried out; with the same Idempotency-Key, a retry of a
+        // message or note is carried out once.
         throw new ServiceUnavailableError(
-          'The session runtime did not answer in time; retry shortly',
+          'The session runtime did not answer in time; retry shortly (with the same Idempotency-Key)',
         );
       }
       throw err;
