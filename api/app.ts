@@ -164,10 +164,7 @@ export function createApp({
       limits.limiter.forPrincipal(ctx, principal);
     },
     // Keys are scoped per caller, so two callers can never replay each other's answers.
-    idempotency: idempotency(connections.store.db, (ctx) => {
-      const p = ctx.state.principal as Principal;
-      return `${p.kind}:${p.id}`;
-    }),
+    idempotency: idempotency(connections.store.db),
   });
   const docs = docsRoutes();
   app.use(api.routes()).use(api.allowedMethods({ throw: true }));

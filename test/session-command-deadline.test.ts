@@ -2,19 +2,25 @@
  * A session command the runtime cannot answer (its session worker gone) is answered 503 within
  * temporal.command_timeout_seconds instead of holding the caller; retried with the same
  * Idempotency-Key once a worker is back, the message is stored and answered once, and the note
- * stored once, whether or not the first attempt went through in the meantime.
+ * stored once, whether or not the first attempt went through in the meantime. The same holds for
+ * a `send_message` frame re-sent with its `idempotency_key`.
  */
 import { randomUUID } from 'node:crypto';
 import { start as startSessionWorker } from '../workers/session-worker';
 import { collectEvents, startedSession, startRuntime, type Runtime } from './helpers/runtime';
 import { quietLogger, waitFor, workflowBundle } from './helpers/stack';
+import { TestSocket } from './helpers/ws';
 
 describe('session commands while no session worker answers', () => {
   let rt: Runtime;
   beforeAll(async () => {
     rt = await startRuntime({ 'temporal.command_timeout_seconds': 2 });
   });
-  afterAll(async () => rt?.stop());
+  let socket: TestSocket | undefined;
+  afterAll(async () => {
+    await socket?.close();
+    await rt?.stop();
+  });
 
   jest.setTimeout(90_000);
 
@@ -32,6 +38,19 @@ describe('session commands while no session worker answers', () => {
       rt.http('POST', `/api/v1/sessions/${id}/messages`, message, { 'Idempotency-Key': key });
     const addNote = () =>
       rt.http('POST', `/api/v1/sessions/${id}/notes`, note, { 'Idempotency-Key': noteKey });
+
+    // Over the socket, the same deadline: an error worth retrying with the same key.
+    socket = await TestSocket.open(rt.api.url, { token: rt.admin.token });
+    const frame = {
+      session_id: id,
+      content: 'Sent over the socket meanwhile',
+      sender_type: 'client',
+      idempotency_key: randomUUID(),
+    };
+    expect(await socket.request('send_message', frame)).toMatchObject({
+      type: 'error',
+      data: { code: 'internal_error', details: { reason: 'service_unavailable' } },
+    });
 
     for (const away of [await send(), await addNote()]) {
       expect(away.status).toBe(503);
@@ -65,6 +84,8 @@ describe('session commands while no session worker answers', () => {
       },
       30_000,
     );
+    const resent = await socket.request('send_message', frame);
+    expect(resent).toMatchObject({ type: 'ack' });
     expect(sent.body).toMatchObject({ ...message, session_id: id });
     expect(noted.body).toMatchObject(note);
 
@@ -99,6 +120,11 @@ describe('session commands while no session worker answers', () => {
       m.metadata?.in_reply_to?.includes(sent.body.id),
     );
     expect(replies).toHaveLength(1);
+    expect(
+      body.messages
+        .filter((m: { content: string }) => m.content === frame.content)
+        .map((m: { id: string }) => m.id),
+    ).toEqual([resent.data.message.id]);
     expect(
       body.facilitator_notes.filter((n: { content: string }) => n.content === note.content),
     ).toHaveLength(1);

@@ -211,6 +211,51 @@ describe('the WebSocket protocol', () => {
     ).toEqual([ack.data.message]);
   });
 
+  it('stores a send_message re-sent with its idempotency_key once, on a new socket or over REST', async () => {
+    const { id } = await activeSession();
+    const frame = {
+      session_id: id,
+      content: 'Did the socket drop before this arrived?',
+      sender_type: 'client',
+      idempotency_key: 'retry-key-0001',
+    };
+    const first = await (await open()).request('send_message', frame);
+    expect(first).toMatchObject({ type: 'ack' });
+    // The socket dropped before the ack arrived, say: the app sends the frame again on a new one…
+    const again = await (await open()).request('send_message', frame);
+    expect(again.data.message).toEqual(first.data.message);
+    // …or gives up on the socket and posts it.
+    const posted = await rt.http(
+      'POST',
+      `/api/v1/sessions/${id}/messages`,
+      { content: frame.content, sender_type: 'client' },
+      { 'Idempotency-Key': frame.idempotency_key },
+    );
+    expect(posted.body).toEqual(first.data.message);
+    // Another caller's identical key is theirs alone.
+    const other = await rt.signIn('admin', 'other-sender');
+    const theirs = await (await open({ token: other.token })).request('send_message', frame);
+    expect(theirs.data.message.id).not.toBe(first.data.message.id);
+
+    const listed = await rt.http('GET', `/api/v1/sessions/${id}/messages?limit=100`);
+    expect(
+      listed.body.messages
+        .filter((m: { content: string }) => m.content === frame.content)
+        .map((m: { id: string }) => m.id),
+    ).toEqual([first.data.message.id, theirs.data.message.id]);
+
+    const malformed = await (
+      await open()
+    ).request('send_message', {
+      ...frame,
+      idempotency_key: 'x',
+    });
+    expect(malformed).toMatchObject({
+      type: 'error',
+      data: { code: 'invalid_request', details: { field: 'data.idempotency_key' } },
+    });
+  });
+
   it('stores messages sent over the socket and over REST at once in one order, each once', async () => {
     const { id } = await activeSession();
     const s = await open();

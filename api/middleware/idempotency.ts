@@ -3,12 +3,23 @@ import type { Context, Middleware } from 'koa';
 import type { Db } from 'mongodb';
 import { ConflictError, ValidationError } from '../../lib/errors';
 import { isDuplicateKey } from '../../lib/store/collections';
+import type { Principal } from '../../lib/auth/roles';
+import { IDEMPOTENCY_KEY_PATTERN } from '../../lib/schemas/common';
 
 export const IDEMPOTENCY_COLLECTION = 'idempotency_keys';
 const WINDOW_MS = 24 * 60 * 60 * 1000;
-const KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
 /** An in-progress mark this old was left by a process that died mid-request; the key is free again. */
 const ABANDONED_MS = 2 * 60 * 1000;
+
+/** Who a key belongs to: two callers never share one. */
+export const callerOf = (principal: Principal): string => `${principal.kind}:${principal.id}`;
+
+/**
+ * A key scoped to its caller and the path it was sent to. The WebSocket's `send_message` scopes
+ * its key to the REST path of the same command, so a message sent over either is the same one.
+ */
+export const scopedRequestKey = (caller: string, path: string, key: string): string =>
+  createHash('sha256').update(`${caller}\n${path}\n${key}`).digest('hex');
 
 /**
  * The request's Idempotency-Key, scoped to its caller and path, once the middleware accepted it:
@@ -30,13 +41,10 @@ interface KeyRecord {
 /**
  * `Idempotency-Key` on a POST: the same key with the same body within 24 h replays the first
  * response (a client retrying after a lost answer sends nothing twice); the same key with another
- * body is a 409. Keys are scoped by caller and path. Only successful answers are kept, so a
+ * body is a 409. Keys are scoped by caller and path (the route runs this only for a signed-in caller). Only successful answers are kept, so a
  * request that failed may be retried with its key.
  */
-export function idempotency(
-  db: Db,
-  callerOf: (ctx: Parameters<Middleware>[0]) => string,
-): Middleware {
+export function idempotency(db: Db): Middleware {
   const keys = db.collection<KeyRecord>(IDEMPOTENCY_COLLECTION);
   return async (ctx, next) => {
     const key = ctx.get('Idempotency-Key');
@@ -44,15 +52,13 @@ export function idempotency(
       await next();
       return;
     }
-    if (!KEY_PATTERN.test(key)) {
+    if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
       throw new ValidationError('Idempotency-Key must be 8 to 128 letters, digits or . _ : -', {
         field: 'Idempotency-Key',
         reason: 'invalid format',
       });
     }
-    const id = createHash('sha256')
-      .update(`${callerOf(ctx)}\n${ctx.path}\n${key}`)
-      .digest('hex');
+    const id = scopedRequestKey(callerOf(ctx.state.principal as Principal), ctx.path, key);
     const bodyHash = createHash('sha256')
       .update(String(ctx.state.rawBody ?? ''))
       .digest('hex');

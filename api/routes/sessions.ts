@@ -113,9 +113,11 @@ function sessionSummary(s: SessionListItem): z.output<typeof sessionSummarySchem
   };
 }
 
+export const SESSIONS_PATH = '/api/v1/sessions';
+
 export function sessionRoutes(service: SessionService): AnyRoute[] {
   const tag = 'Sessions';
-  const base = '/api/v1/sessions';
+  const base = SESSIONS_PATH;
   return [
     route({
       method: 'post',

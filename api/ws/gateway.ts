@@ -33,6 +33,8 @@ import {
 } from '../../lib/schemas/websocket';
 import { actorOf, type Actor } from '../access';
 import type { SessionService } from '../sessions/service';
+import { SESSIONS_PATH } from '../routes/sessions';
+import { callerOf, scopedRequestKey } from '../middleware/idempotency';
 import { Membership, SessionFanout, publishTypingFrom, type SocketSink } from './fanout';
 import { assertAllowedAddress, requestIp } from '../limits/addresses';
 import { recordSignatureRejection, signedRequestOf } from '../signed-requests';
@@ -349,7 +351,9 @@ export function createWsGateway({
               : 'internal_error';
       conn.error(requestId, code, err.message, {
         ...(err.details ?? {}),
-        ...(code === 'invalid_request' && err.code !== 'invalid_request'
+        // The spec's few codes, made precise: e.g. `internal_error` with reason
+        // `service_unavailable` is worth retrying (with the same idempotency_key).
+        ...((code === 'invalid_request' || code === 'internal_error') && err.code !== code
           ? { reason: err.code }
           : {}),
       });
@@ -459,8 +463,15 @@ export function createWsGateway({
       }
       case 'send_message': {
         requireScope(conn, 'sessions:write');
-        const { session_id, ...req } = frame.data;
-        const message = await sessions.sendMessage(session_id, req, actor);
+        const { session_id, idempotency_key, ...req } = frame.data;
+        const requestKey =
+          idempotency_key &&
+          scopedRequestKey(
+            callerOf(conn.principal!),
+            `${SESSIONS_PATH}/${session_id}/messages`,
+            idempotency_key,
+          );
+        const message = await sessions.sendMessage(session_id, req, actor, requestKey);
         conn.ack(frame.id, { session_id, message });
         return;
       }

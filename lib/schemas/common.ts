@@ -16,6 +16,9 @@ export const timeBoundInput = z.iso
   .datetime({ offset: true })
   .transform((v) => new Date(v).toISOString());
 
+/** An Idempotency-Key (REST header) or `idempotency_key` (WebSocket `send_message`). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
+
 export const metadataSchema = z.record(z.string(), z.unknown());
 
 export const paginationSchema = z.object({

@@ -3,7 +3,7 @@
  * are checked by these schemas; server frames are typed here so the gateway and tests agree.
  */
 import { z } from 'zod';
-import { metadataSchema } from './common';
+import { IDEMPOTENCY_KEY_PATTERN, metadataSchema } from './common';
 import { MAX_MESSAGE_CHARS, senderTypeSchema, type Message, type SessionStatus } from './session';
 import type { LifecycleEvent } from './events';
 
@@ -40,6 +40,14 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
       content: z.string().trim().min(1).max(MAX_MESSAGE_CHARS),
       sender_type: senderTypeSchema.default('client'),
       metadata: metadataSchema.optional(),
+      /**
+       * As REST's Idempotency-Key: a frame sent again with it (after a dropped socket, say) is
+       * stored and answered once, also when the retry goes over REST with the same key.
+       */
+      idempotency_key: z
+        .string()
+        .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 8 to 128 letters, digits or . _ : -')
+        .optional(),
     }),
   }),
   z.object({
