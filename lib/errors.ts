@@ -12,8 +12,10 @@ export abstract class AppError extends Error {
   constructor(
     message: string,
     readonly details?: ErrorDetails,
+    /** What went wrong underneath, for the server's log only (`cause` never leaves it). */
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = new.target.name;
   }
 }

@@ -525,7 +525,11 @@ export class SessionService {
         });
       }
       if (isGrpcServiceError(err) || (err instanceof Error && err.name === 'ServiceError')) {
-        throw new ServiceUnavailableError('The session runtime is unavailable; retry shortly');
+        throw new ServiceUnavailableError(
+          'The session runtime is unavailable; retry shortly',
+          undefined,
+          { cause: err },
+        );
       }
       // Temporal did not answer within the call's deadline (a busy or absent worker), or the
       // server is closing: the request can be retried, it did not fail on its merits.
@@ -534,6 +538,8 @@ export class SessionService {
         // message or note is carried out once.
         throw new ServiceUnavailableError(
           'The session runtime did not answer in time; retry shortly (with the same Idempotency-Key)',
+          undefined,
+          { cause: err },
         );
       }
       throw err;
