@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -59,8 +60,23 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
+	// FerretDB itself listens on a private socket; clients reach it through the relay
+	// (atomic.go), which makes each update of a document atomic as on MongoDB.
+	private, err := os.MkdirTemp("", "ferretdb-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ferretdb:", err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(private)
+	socket := filepath.Join(private, "ferretdb.sock")
+	public, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ferretdb:", err)
+		os.Exit(1)
+	}
+
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Listener:  ferretdb.ListenerConfig{Unix: socket},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: *sqliteURL,
@@ -75,8 +91,29 @@ func main() {
 
 	logger.Warn("ferretdb listening", "addr", *listen, "sqlite", *sqliteURL)
 	go keepIDIndexes(ctx, sqliteDir(*sqliteURL), logger)
+	go func() {
+		<-ctx.Done()
+		public.Close()
+	}()
+	go func() {
+		// FerretDB opens its socket just after start; a client that came first waits for it.
+		dial := func() (conn net.Conn, err error) {
+			for range 100 {
+				if conn, err = net.Dial("unix", socket); err == nil || ctx.Err() != nil {
+					return conn, err
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return nil, err
+		}
+		if err := relay(public, dial, logger); err != nil {
+			logger.Error("relay stopped", "error", err)
+			stop()
+		}
+	}()
 	if err := f.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb:", err)
+		os.RemoveAll(private)
 		os.Exit(1)
 	}
 }

@@ -6,7 +6,15 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { runtimeEnv } from '../../lib/config';
@@ -111,8 +119,13 @@ function cacheKey(name: BinaryName, spec: BinarySpec): string {
   if (spec.build.kind === 'install') return `${name}-${spec.version}`;
   // The wrapper's own source is part of the key, so a change to it rebuilds.
   const hash = createHash('sha256');
-  for (const file of ['main.go', 'go.mod', 'go.sum'])
+  const sources = readdirSync(spec.build.dir)
+    .filter((f) => f.endsWith('.go'))
+    .sort();
+  for (const file of [...sources, 'go.mod', 'go.sum']) {
+    hash.update(`${file}\n`);
     hash.update(readFileSync(path.join(spec.build.dir, file)));
+  }
   return `${name}-${spec.version}-${hash.digest('hex').slice(0, 10)}`;
 }
 
