@@ -1,7 +1,6 @@
 import { FieldCrypto } from '../lib/crypto/fields';
 import { COLLECTIONS, type TranscriptPageDoc } from '../lib/store/collections';
 import { addMessageToPage, pageId, TRANSCRIPT_PAGE_SIZE } from '../lib/store/transcript-pages';
-import { addMessageToView } from '../lib/store/session-view';
 import type { Message } from '../lib/schemas/session';
 import { startedSession, startRuntime, type Runtime } from './helpers/runtime';
 
@@ -130,37 +129,5 @@ describe('transcript pages', () => {
       fields.openTranscriptPage(pageId(sessionId, 1), stored[1]!.messages),
     ) as Message[];
     expect(opened.map((m) => m.content)).toEqual([`Retried ${first}`, `Retried ${first + 1}`]);
-  });
-
-  it('keeps every message when writes to one page or view overlap', async () => {
-    // An activity attempt that outlived its timeout can write beside its retry or the next one.
-    const fields = FieldCrypto.fromConfig(rt.config);
-    const id = await activeSession();
-    const message = (n: number): Message => ({
-      id: `m_overlap${String(n).padStart(4, '0')}`,
-      session_id: id,
-      sender_type: 'persona',
-      sender_id: 'sam_taylor',
-      content: `Overlapping ${n}`,
-      timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
-    });
-    const onPage = Array.from({ length: 20 }, (_, i) => TRANSCRIPT_PAGE_SIZE + 1 + i);
-    const inView = Array.from({ length: 12 }, (_, i) => 2 + i);
-    await Promise.all([
-      ...onPage.map((seq) => addMessageToPage(db(), fields, message(seq), seq)),
-      ...inView.map((seq) => addMessageToView(db(), fields, message(seq))),
-    ]);
-
-    const page = await pages().findOne({ _id: pageId(id, 1) });
-    const paged = JSON.parse(fields.openTranscriptPage(pageId(id, 1), page!.messages)) as Message[];
-    expect(paged.map((m) => m.id)).toEqual(onPage.map((seq) => message(seq).id));
-    expect(page!.count).toBe(onPage.length);
-    const details = await rt.http('GET', `/api/v1/sessions/${id}`);
-    expect(
-      (details.body.messages as Message[])
-        .map((m) => m.id)
-        .filter((m) => m.startsWith('m_overlap'))
-        .sort(),
-    ).toEqual(inView.map((seq) => message(seq).id));
   });
 });

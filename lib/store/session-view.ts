@@ -13,7 +13,6 @@
  */
 import type { Db } from 'mongodb';
 import type { FieldCrypto } from '../crypto/fields';
-import { untilWritten } from './optimistic';
 import { COLLECTIONS, type SessionDoc } from './collections';
 import type { Message, Note } from '../schemas/session';
 
@@ -41,9 +40,8 @@ type ViewList = 'messages' | 'notes';
 
 /**
  * Appends an item to the view unless it is there already (a retried write) or the view is full.
- * The write is conditional on the view it read (the view only grows, so its stored value never
- * comes back): a writer overlapping another (optimistic.ts) tries again instead of dropping the
- * other's item.
+ * Only the session's single writer (its workflow, through activities it runs one at a time)
+ * calls this, so the read-modify-write cannot interleave with another.
  */
 async function appendToView(
   db: Db,
@@ -56,22 +54,19 @@ async function appendToView(
   const sessions = db.collection<SessionDoc & SessionViewFields>(COLLECTIONS.sessions);
   const field = list === 'messages' ? 'view_messages' : 'view_notes';
   const overflow = list === 'messages' ? 'view_messages_overflow' : 'view_notes_overflow';
-  await untilWritten(`the ${list} view of ${sessionId}`, async () => {
-    const doc = await sessions.findOne(
-      { _id: sessionId },
-      { projection: { _id: 0, [field]: 1, [overflow]: 1 } },
-    );
-    // No field: a session from before the view existed; its readers use the collections.
-    if (!doc || doc[overflow] || doc[field] === undefined) return true;
-    const items = JSON.parse(fields.openView(sessionId, list, doc[field])) as { id: string }[];
-    if (items.some((i) => i.id === item.id)) return true;
-    const update =
-      items.length >= limit
-        ? { [overflow]: true }
-        : { [field]: fields.sealView(sessionId, list, JSON.stringify([...items, item])) };
-    const res = await sessions.updateOne({ _id: sessionId, [field]: doc[field] }, { $set: update });
-    return res.matchedCount === 1;
-  });
+  const doc = await sessions.findOne(
+    { _id: sessionId },
+    { projection: { _id: 0, [field]: 1, [overflow]: 1 } },
+  );
+  // No field: a session from before the view existed; its readers use the collections.
+  if (!doc || doc[overflow] || doc[field] === undefined) return;
+  const items = JSON.parse(fields.openView(sessionId, list, doc[field])) as { id: string }[];
+  if (items.some((i) => i.id === item.id)) return;
+  const update =
+    items.length >= limit
+      ? { [overflow]: true }
+      : { [field]: fields.sealView(sessionId, list, JSON.stringify([...items, item])) };
+  await sessions.updateOne({ _id: sessionId }, { $set: update });
 }
 
 export const addMessageToView = (db: Db, fields: FieldCrypto, message: Message) =>
