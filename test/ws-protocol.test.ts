@@ -232,6 +232,14 @@ describe('the WebSocket protocol', () => {
       { 'Idempotency-Key': frame.idempotency_key },
     );
     expect(posted.body).toEqual(first.data.message);
+    // The same key for something else said is another message (a key reused after its 24 h).
+    const reused = await (
+      await open()
+    ).request('send_message', {
+      ...frame,
+      content: 'Something else entirely',
+    });
+    expect(reused.data.message.id).not.toBe(first.data.message.id);
     // Another caller's identical key is theirs alone.
     const other = await rt.signIn('admin', 'other-sender');
     const theirs = await (await open({ token: other.token })).request('send_message', frame);

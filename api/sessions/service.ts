@@ -384,7 +384,8 @@ export class SessionService {
   /**
    * `requestKey` (the caller's Idempotency-Key, scoped) makes the message id the same on a retry,
    * and the workflow answers a known id with the stored message: a message sent again after a
-   * lost answer or a 503 is stored once.
+   * lost answer or a 503 is stored once. The id depends on what is said as well, so a key used
+   * again for another message (after its 24 h, say) never stands for the first one.
    */
   async sendMessage(
     sessionId: string,
@@ -393,7 +394,9 @@ export class SessionService {
     requestKey?: string,
   ): Promise<Message> {
     await this.assertVisible(sessionId, actor);
-    const messageId = requestKey ? idFrom('message', requestKey) : newId('message');
+    const messageId = requestKey
+      ? idFrom('message', `${requestKey}\n${req.sender_type}\n${req.content}`)
+      : newId('message');
     return this.callChanging(
       sessionId,
       () =>
@@ -423,7 +426,7 @@ export class SessionService {
     requestKey?: string,
   ): Promise<Note> {
     await this.assertVisible(sessionId, actor);
-    const noteId = requestKey ? idFrom('note', requestKey) : newId('note');
+    const noteId = requestKey ? idFrom('note', `${requestKey}\n${req.content}`) : newId('note');
     return this.callChanging(
       sessionId,
       () =>
