@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { startRuntime, type Runtime, type SignedIn } from './helpers/runtime';
 import { waitFor } from './helpers/stack';
+import { personaDefinition } from './helpers/personas';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'smart-steps.js');
@@ -120,12 +121,23 @@ describe('smart-steps test-persona', () => {
     ).toHaveLength(1);
   });
 
-  it('refuses an unknown persona, naming the ones there are', async () => {
+  it('refuses an unknown persona, naming all there are, past the list’s first page', async () => {
+    // 100 custom personas after the built-in ones: the last is on the list's second page.
+    for (let i = 1; i <= 100; i++) {
+      const id = `zz_paged_${String(i).padStart(3, '0')}`;
+      const res = await rt.http(
+        'POST',
+        '/api/v1/personas',
+        personaDefinition(id, `Dr. Paged ${i}`),
+      );
+      expect(res.status).toBe(201);
+    }
     const run = cli(['--persona', 'dr_nobody']);
     run.child.stdin.end();
     expect(await run.exited).toBe(1);
     expect(run.out.stderr).toContain("unknown persona 'dr_nobody'");
     expect(run.out.stderr).toContain('dr_morgan_hayes');
+    expect(run.out.stderr).toContain('zz_paged_100');
     expect(run.out.stdout).toBe('');
   });
 

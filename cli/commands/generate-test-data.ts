@@ -144,10 +144,7 @@ function runToken(): string {
 }
 
 async function choosePersonas(api: Api, wanted: string[] | undefined): Promise<string[]> {
-  const { personas } = await api.request<{ personas: { persona_id: string }[] }>(
-    'GET',
-    '/api/v1/personas',
-  );
+  const personas = await api.listAll<{ persona_id: string }>('/api/v1/personas', 'personas');
   const available = personas.map((p) => p.persona_id);
   if (!wanted) {
     if (available.length === 0) throw new Error('the API lists no personas');

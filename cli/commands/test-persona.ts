@@ -74,10 +74,7 @@ async function findPersona(api: Api, personaId: string): Promise<{ name: string 
     );
   } catch (err) {
     if (!(err instanceof ApiError) || (err.status !== 404 && err.status !== 422)) throw err;
-    const { personas } = await api.request<{ personas: { persona_id: string }[] }>(
-      'GET',
-      '/api/v1/personas',
-    );
+    const personas = await api.listAll<{ persona_id: string }>('/api/v1/personas', 'personas');
     throw new Error(
       `unknown persona '${personaId}'; available: ${personas.map((p) => p.persona_id).join(', ')}`,
     );

@@ -228,6 +228,23 @@ export class Api {
     }
   }
 
+  /**
+   * Every item of a paged list (`{ <key>: [...], pagination: { pages } }`), page by page at
+   * `limit`: a list's default page holds only the first ones.
+   */
+  async listAll<T>(route: string, key: string, limit = 100): Promise<T[]> {
+    const items: T[] = [];
+    const sep = route.includes('?') ? '&' : '?';
+    for (let page = 1; ; page++) {
+      const res = await this.request<Record<string, unknown> & { pagination: { pages: number } }>(
+        'GET',
+        `${route}${sep}limit=${limit}&page=${page}`,
+      );
+      items.push(...(res[key] as T[]));
+      if (page >= res.pagination.pages) return items;
+    }
+  }
+
   private async send(
     method: string,
     route: string,
