@@ -68,22 +68,17 @@ describe('session commands while no session worker answers', () => {
       workflowBundle: workflowBundle(),
     });
     // As a client would: the same request, same key, until it is answered.
-    const sent = await waitFor(
-      'the retried message to be answered',
-      async () => {
-        const res = await send();
-        return res.status === 201 ? res : undefined;
-      },
-      60_000,
-    );
-    const noted = await waitFor(
-      'the retried note to be answered',
-      async () => {
-        const res = await addNote();
-        return res.status === 201 ? res : undefined;
-      },
-      30_000,
-    );
+    const untilCreated = (what: string, post: typeof send, timeoutMs: number) =>
+      waitFor(
+        what,
+        async () => {
+          const res = await post();
+          return res.status === 201 ? res : undefined;
+        },
+        timeoutMs,
+      );
+    const sent = await untilCreated('the retried message to be answered', send, 60_000);
+    const noted = await untilCreated('the retried note to be answered', addNote, 30_000);
     const resent = await socket.request('send_message', frame);
     expect(resent).toMatchObject({ type: 'ack' });
     expect(sent.body).toMatchObject({ ...message, session_id: id });
